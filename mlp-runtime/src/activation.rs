@@ -1,0 +1,155 @@
+//! Activation functions: forward in place over a batch buffer, backward from the output
+//! (or, for GELU and swish, the pre-activation).
+
+/// An activation, with Keras' defaults for its parameters.
+///
+/// ```
+/// use mlp::prelude::*;
+/// let mut v = [-1.0_f32, 0.5];
+/// Activation::Relu.forward(&mut v, 2);
+/// assert_eq!(v, [0.0, 0.5]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// The identity.
+    Linear,
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, else `alpha * x` (Keras' LeakyReLU layer: alpha 0.3).
+    LeakyRelu(f32),
+    /// `x` for `x > 0`, else `alpha * (exp(x) - 1)` (alpha 1.0).
+    Elu(f32),
+    /// Scaled ELU with the self-normalizing constants.
+    Selu,
+    /// Exact GELU: `x * Phi(x)`, with the error function.
+    Gelu,
+    /// `x * sigmoid(x)` (also called SiLU).
+    Swish,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Softmax over each sample, stable for large logits.
+    Softmax,
+}
+
+const SELU_ALPHA: f32 = 1.673_263_2;
+const SELU_SCALE: f32 = 1.050_701;
+
+impl Activation {
+    /// The DSL keyword of this activation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Elu(_) => "elu",
+            Activation::Selu => "selu",
+            Activation::Gelu => "gelu",
+            Activation::Swish => "swish",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// True when the derivative needs the pre-activation, not just the output.
+    pub fn needs_input(&self) -> bool {
+        matches!(self, Activation::Gelu | Activation::Swish)
+    }
+
+    /// Applies the activation in place to `v`, a batch of samples of `width` floats each.
+    pub fn forward(&self, v: &mut [f32], width: usize) {
+        match *self {
+            Activation::Linear => {}
+            Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+            Activation::LeakyRelu(a) => v.iter_mut().for_each(|x| {
+                if *x < 0.0 {
+                    *x *= a
+                }
+            }),
+            Activation::Elu(a) => v.iter_mut().for_each(|x| {
+                if *x < 0.0 {
+                    *x = a * x.exp_m1()
+                }
+            }),
+            Activation::Selu => v.iter_mut().for_each(|x| {
+                *x = if *x > 0.0 { SELU_SCALE * *x } else { SELU_SCALE * SELU_ALPHA * x.exp_m1() }
+            }),
+            Activation::Gelu => v.iter_mut().for_each(|x| *x = gelu(*x)),
+            Activation::Swish => v.iter_mut().for_each(|x| *x *= sigmoid(*x)),
+            Activation::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
+            Activation::Sigmoid => v.iter_mut().for_each(|x| *x = sigmoid(*x)),
+            Activation::Softmax => v.chunks_exact_mut(width).for_each(softmax_in_place),
+        }
+    }
+
+    /// Gradient with respect to the pre-activation: `dz = f'(z) * dy` (for softmax, the
+    /// Jacobian-vector product). `z` is the pre-activation (needed only when
+    /// [`Activation::needs_input`]), `y` the output.
+    pub fn backward(&self, z: &[f32], y: &[f32], dy: &[f32], dz: &mut [f32], width: usize) {
+        let each = |dz: &mut [f32], f: &dyn Fn(f32, f32) -> f32| {
+            for ((d, &yv), &g) in dz.iter_mut().zip(y).zip(dy) {
+                *d = f(yv, g)
+            }
+        };
+        match *self {
+            Activation::Linear => dz.copy_from_slice(dy),
+            Activation::Relu => each(dz, &|y, g| if y > 0.0 { g } else { 0.0 }),
+            Activation::LeakyRelu(a) => each(dz, &|y, g| if y > 0.0 { g } else { a * g }),
+            Activation::Elu(a) => each(dz, &|y, g| if y > 0.0 { g } else { (y + a) * g }),
+            Activation::Selu => {
+                each(dz, &|y, g| if y > 0.0 { SELU_SCALE * g } else { (y + SELU_SCALE * SELU_ALPHA) * g })
+            }
+            Activation::Tanh => each(dz, &|y, g| (1.0 - y * y) * g),
+            Activation::Sigmoid => each(dz, &|y, g| y * (1.0 - y) * g),
+            Activation::Gelu => {
+                for ((d, &x), &g) in dz.iter_mut().zip(z).zip(dy) {
+                    let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+                    let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+                    *d = (cdf + x * pdf) * g;
+                }
+            }
+            Activation::Swish => {
+                for ((d, &x), &g) in dz.iter_mut().zip(z).zip(dy) {
+                    let s = sigmoid(x);
+                    *d = (s + x * s * (1.0 - s)) * g;
+                }
+            }
+            Activation::Softmax => {
+                for ((d, y), g) in dz.chunks_exact_mut(width).zip(y.chunks_exact(width)).zip(dy.chunks_exact(width)) {
+                    let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
+                    for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
+                        *d = y * (g - dot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    // Split by sign so exp never overflows.
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// Softmax of one sample, shifted by its maximum so large logits do not overflow.
+pub fn softmax_in_place(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    let inv = 1.0 / sum;
+    v.iter_mut().for_each(|x| *x *= inv);
+}

@@ -1,0 +1,117 @@
+//! Typed batches: `Batch<N>` holds samples of width `N` as the columns of a matrix.
+
+use nalgebra::{Const, Dyn, OMatrix};
+
+/// The nalgebra matrix behind a [`Batch`]: `N` rows (the width), one column per sample.
+pub type BatchMatrix<const N: usize> = OMatrix<f32, Const<N>, Dyn>;
+
+/// A batch of samples of width `N`, stored as the columns of a column-major matrix,
+/// so each sample is `N` contiguous floats.
+///
+/// The width is part of the type, so passing a batch of the wrong width to a network
+/// is a compile error that reads ``expected `Batch<784>`, found `Batch<100>` ``.
+///
+/// ```
+/// use mlp::prelude::*;
+/// let x = Batch::<3>::from_samples(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+/// assert_eq!(x.len(), 2);
+/// assert_eq!(x.sample(1), &[4.0, 5.0, 6.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch<const N: usize>(pub BatchMatrix<N>);
+
+impl<const N: usize> Batch<N> {
+    /// The width of every sample.
+    pub const WIDTH: usize = N;
+
+    /// A batch of `len` samples, all zero.
+    pub fn zeros(len: usize) -> Self {
+        Batch(BatchMatrix::<N>::zeros(len))
+    }
+
+    /// A batch from samples laid end to end (`len * N` floats); `None` if the length is
+    /// not a multiple of `N`.
+    pub fn from_samples(data: &[f32]) -> Option<Self> {
+        if N == 0 || data.len() % N != 0 {
+            return None;
+        }
+        Some(Batch(BatchMatrix::<N>::from_column_slice(data)))
+    }
+
+    /// A batch holding the single sample `x`.
+    pub fn from_sample(x: &[f32; N]) -> Self {
+        Batch(BatchMatrix::<N>::from_column_slice(x))
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.0.ncols()
+    }
+
+    /// True when the batch holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.0.ncols() == 0
+    }
+
+    /// Sample `i` as a slice of `N` floats.
+    pub fn sample(&self, i: usize) -> &[f32] {
+        &self.as_slice()[i * N..(i + 1) * N]
+    }
+
+    /// Sample `i`, mutably.
+    pub fn sample_mut(&mut self, i: usize) -> &mut [f32] {
+        &mut self.as_mut_slice()[i * N..(i + 1) * N]
+    }
+
+    /// All samples laid end to end.
+    pub fn as_slice(&self) -> &[f32] {
+        self.0.as_slice()
+    }
+
+    /// All samples laid end to end, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.0.as_mut_slice()
+    }
+
+    /// The underlying nalgebra matrix (`N` rows, one column per sample).
+    pub fn matrix(&self) -> &BatchMatrix<N> {
+        &self.0
+    }
+
+    /// Index of the largest value of each sample (the predicted class).
+    pub fn argmax(&self) -> Vec<usize> {
+        (0..self.len()).map(|i| argmax(self.sample(i))).collect()
+    }
+
+    /// Makes this batch hold `len` samples, reusing its allocation when it can.
+    /// Values are unspecified afterwards; callers overwrite them.
+    pub fn set_len(&mut self, len: usize) {
+        if self.len() != len {
+            let m = std::mem::replace(&mut self.0, BatchMatrix::<N>::zeros(0));
+            self.0 = m.resize_horizontally(len, 0.0);
+        }
+    }
+
+    /// Copies `other` into this batch, reusing the allocation.
+    pub fn copy_from(&mut self, other: &Batch<N>) {
+        self.set_len(other.len());
+        self.as_mut_slice().copy_from_slice(other.as_slice());
+    }
+}
+
+/// Index of the largest value (the first one on ties; NaN never wins).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl<const N: usize> Default for Batch<N> {
+    fn default() -> Self {
+        Self::zeros(0)
+    }
+}

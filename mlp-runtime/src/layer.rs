@@ -1,0 +1,153 @@
+//! The `Layer` trait that every layer and every generated network implements.
+
+use crate::batch::Batch;
+use crate::rng::Rng;
+
+/// Whether a forward pass trains (batch statistics, dropout on) or infers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Training: batch norm uses batch statistics and updates its moving averages,
+    /// dropout drops.
+    Train,
+    /// Inference: batch norm uses its moving averages, dropout is the identity.
+    Infer,
+}
+
+/// What a forward pass needs besides its input: the mode and the generator that
+/// dropout draws from (owned here, so a checkpoint can save its state).
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Training or inference.
+    pub mode: Mode,
+    /// Keep dropout active even in inference mode (Monte Carlo dropout).
+    pub mc_dropout: bool,
+    /// The generator dropout draws its masks from.
+    pub rng: Rng,
+}
+
+impl Context {
+    /// A training context whose dropout masks come from `seed`.
+    pub fn train(seed: u64) -> Self {
+        Context { mode: Mode::Train, mc_dropout: false, rng: crate::rng::seeded(seed) }
+    }
+
+    /// An inference context.
+    pub fn infer() -> Self {
+        Context { mode: Mode::Infer, mc_dropout: false, rng: crate::rng::seeded(0) }
+    }
+
+    /// True in training mode.
+    pub fn training(&self) -> bool {
+        self.mode == Mode::Train
+    }
+}
+
+/// How a backward pass should run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backward {
+    /// Compute the gradient with respect to the input (false for the first layer,
+    /// which saves its largest product).
+    pub input_grad: bool,
+    /// The incoming gradient is already taken with respect to the input of the
+    /// network's final softmax or sigmoid (a loss fused with it), so that activation's
+    /// derivative is skipped.
+    pub fused_output: bool,
+}
+
+impl Backward {
+    /// Input gradient wanted, nothing fused.
+    pub const FULL: Backward = Backward { input_grad: true, fused_output: false };
+}
+
+/// A trainable tensor as a visitor sees it.
+pub struct Param<'a> {
+    /// Values, in PyTorch's layout (row-major over `shape`).
+    pub value: &'a mut [f32],
+    /// Gradient of the loss, same layout; backward passes add to it.
+    pub grad: &'a mut [f32],
+    /// PyTorch's shape: `[out, in]` for a dense weight, `[n]` for a bias or gamma.
+    pub shape: &'a [usize],
+    /// False when the layer is frozen: optimizers leave it alone.
+    pub trainable: bool,
+    /// Keras `l1` penalty on this tensor (0 unless it is a kernel with `l1 = ..`).
+    pub l1: f32,
+    /// Keras `l2` penalty on this tensor: the loss gains `l2 * sum(w^2)`.
+    pub l2: f32,
+}
+
+/// Walks a layer's tensors. Names arrive one segment at a time: `enter("dense_0")`,
+/// then `param("weight", ..)`, then `leave()`; a full key joins the open segments with `.`.
+pub trait Visitor {
+    /// A named sub-layer begins.
+    fn enter(&mut self, _name: &'static str) {}
+    /// The last entered sub-layer ends.
+    fn leave(&mut self) {}
+    /// A trainable tensor (possibly frozen; see [`Param::trainable`]).
+    fn param(&mut self, name: &'static str, p: Param<'_>);
+    /// A non-trainable tensor that is saved with the weights (batch norm's running statistics).
+    fn buffer(&mut self, _name: &'static str, _value: &mut [f32], _shape: &[usize]) {}
+}
+
+/// A layer from width `IN` to width `OUT`. Every generated network implements it, so a
+/// network can be used as a layer of another.
+///
+/// Forward and backward write into buffers the layer owns and reuses, so a training step
+/// allocates nothing once the batch size is settled.
+pub trait Layer {
+    /// Input width.
+    const IN: usize;
+    /// Output width.
+    const OUT: usize;
+    /// Always `Batch<IN>`.
+    type Input;
+    /// Always `Batch<OUT>`.
+    type Output;
+
+    /// Runs the layer on `x`; the result is then available from [`Layer::output`].
+    fn forward(&mut self, x: &Self::Input, ctx: &mut Context);
+
+    /// The output of the last forward pass.
+    fn output(&self) -> &Self::Output;
+
+    /// Given the input of the last forward pass and the gradient of the loss with respect
+    /// to its output, adds parameter gradients and (if asked) computes the input gradient.
+    fn backward(&mut self, x: &Self::Input, dy: &Self::Output, how: Backward);
+
+    /// The input gradient computed by the last backward pass.
+    fn input_grad(&self) -> &Self::Input;
+
+    /// Visits parameters and buffers.
+    fn visit(&mut self, v: &mut dyn Visitor);
+
+    /// Freezes (`false`) or unfreezes the layer and everything in it, like Keras'
+    /// `layer.trainable = False`. A frozen batch norm runs in inference mode.
+    fn set_trainable(&mut self, trainable: bool);
+
+    /// The final activation of this layer, if it ends in softmax or sigmoid a loss can fuse with.
+    fn output_activation(&self) -> Option<crate::Activation> {
+        None
+    }
+}
+
+/// Layers and networks that can be built from a generator: initializers draw from it.
+pub trait Build: Sized {
+    /// Builds the layer, drawing initial weights from `rng`.
+    fn build(rng: &mut Rng) -> Self;
+}
+
+/// What every `network!` type is beyond a layer: counts the macro computed at compile
+/// time and a Keras-like summary.
+pub trait Network: Layer + Build {
+    /// The network's type name.
+    const NAME: &'static str;
+    /// Parameters as Keras counts them (batch norm's moving statistics included).
+    const PARAMS: usize;
+    /// Trainable parameters (batch norm's moving statistics excluded).
+    const TRAINABLE_PARAMS: usize;
+    /// One row per top-level layer: (name, kind, output width, parameters).
+    const ROWS: &'static [crate::summary::Row];
+}
+
+/// A layer whose input is `Batch<I>` and output `Batch<O>`: the bound generic code uses.
+pub trait Net<const I: usize, const O: usize>: Layer<Input = Batch<I>, Output = Batch<O>> {}
+impl<T, const I: usize, const O: usize> Net<I, O> for T where T: Layer<Input = Batch<I>, Output = Batch<O>> {}

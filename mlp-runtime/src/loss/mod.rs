@@ -1,0 +1,4 @@
+//! Losses.
+
+/// Re-exports for `mlp::prelude`.
+pub mod prelude {}
