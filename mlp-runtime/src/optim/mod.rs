@@ -1,4 +1,172 @@
-//! Optimizers, learning-rate schedules and gradient clipping.
+//! Optimizers, learning-rate schedules and gradient clipping, with Keras 3's update
+//! formulas and defaults (`keras/src/optimizers/*.py`).
+//!
+//! One training step, as the trainer drives it (Keras' `apply`):
+//! 1. `begin_step()`: the iteration count advances (Keras' `local_step = iterations + 1`);
+//! 2. the gradients are clipped as [`Optimizer::clip`] asks (see [`clip`]);
+//! 3. `update(slot, value, grad)` once per trainable tensor, in visit order.
+//!
+//! ```
+//! use mlp_runtime::prelude::*;
+//! // Keras: SGD(learning_rate=0.1, momentum=0.9, nesterov=True, clipnorm=1.0)
+//! let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).clipnorm(1.0);
+//! assert_eq!(opt.clip().norm, Some(1.0));
+//! let mut w = [1.0_f32, -2.0];
+//! opt.begin_step();
+//! opt.update(0, &mut w, &[0.5, 0.5]);
+//! assert_eq!(opt.iterations(), 1);
+//! ```
+
+pub mod clip;
+pub mod schedule;
+
+mod adagrad;
+mod adam;
+mod adamw;
+mod nadam;
+mod rmsprop;
+mod sgd;
+mod state;
+
+pub use adagrad::Adagrad;
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use clip::{Clip, Clipped};
+pub use nadam::Nadam;
+pub use rmsprop::RMSprop;
+pub use schedule::{
+    CosineDecay, ExponentialDecay, OneCycle, PiecewiseConstantDecay, PlateauMode, ReduceLrOnPlateau,
+    Schedule, Scheduled,
+};
+pub use sgd::Sgd;
+
+/// An optimizer: updates tensors in place from their gradients, keeping per-tensor state.
+pub trait Optimizer {
+    /// Keras' name for the optimizer (`"adam"`, `"SGD"`, ...).
+    fn name(&self) -> &'static str;
+    /// The current learning rate.
+    fn learning_rate(&self) -> f32;
+    /// Sets the learning rate for the following steps (schedules and callbacks use this).
+    fn set_learning_rate(&mut self, lr: f32);
+    /// Called once per training step, before that step's `update` calls (advances the iteration count).
+    fn begin_step(&mut self);
+    /// Updates one tensor in place. `slot` numbers the network's trainable tensors in visit
+    /// order (stable for a network) and keys per-tensor state, allocated on first sight and
+    /// reused after (no allocation after the first step).
+    ///
+    /// If a slot's tensor changes length (a different network), its state starts afresh.
+    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]);
+    /// Gradient clipping this optimizer asks for (Keras' clipvalue / clipnorm / global_clipnorm).
+    fn clip(&self) -> Clip {
+        Clip::NONE
+    }
+    /// Steps taken so far.
+    fn iterations(&self) -> u64;
+    /// State for checkpoints: named tensors (e.g. "2.m", "2.v", and "learning_rate", which
+    /// Keras also saves) plus `iterations`; restoring them must make the next steps
+    /// bit-identical to an uninterrupted run.
+    fn state(&self) -> Vec<(String, Vec<f32>)>;
+    /// Restores what [`Optimizer::state`] and [`Optimizer::iterations`] returned. Nothing
+    /// changes on error; the message names the offending tensor.
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String>;
+    /// Checks the hyperparameters (Keras raises for these at construction); trainers call
+    /// it before the first step. The message names the parameter and its valid range.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn learning_rate(&self) -> f32 {
+        (**self).learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f32) {
+        (**self).set_learning_rate(lr)
+    }
+    fn begin_step(&mut self) {
+        (**self).begin_step()
+    }
+    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+        (**self).update(slot, value, grad)
+    }
+    fn clip(&self) -> Clip {
+        (**self).clip()
+    }
+    fn iterations(&self) -> u64 {
+        (**self).iterations()
+    }
+    fn state(&self) -> Vec<(String, Vec<f32>)> {
+        (**self).state()
+    }
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+        (**self).set_state(iterations, state)
+    }
+    fn validate(&self) -> Result<(), String> {
+        (**self).validate()
+    }
+}
+
+/// Builder methods every optimizer gets: gradient clipping and a learning-rate schedule.
+///
+/// ```
+/// use mlp_runtime::prelude::*;
+/// let opt = Adam::default().global_clipnorm(1.0);
+/// assert_eq!(opt.clip(), Clip { global_norm: Some(1.0), ..Clip::NONE });
+/// let opt = Sgd::new(0.1).with_schedule(ExponentialDecay::new(0.1, 1000, 0.96));
+/// assert_eq!(opt.name(), "SGD");
+/// ```
+pub trait OptimizerExt: Optimizer + Sized {
+    /// Keras' `clipnorm`: each gradient tensor is rescaled so its L2 norm is at most `max`.
+    fn clipnorm(self, max: f32) -> Clipped<Self> {
+        Clipped::new(self, Clip { norm: Some(max), ..Clip::NONE })
+    }
+    /// Keras' `clipvalue`: each gradient element is clipped to `[-v, v]`.
+    fn clipvalue(self, v: f32) -> Clipped<Self> {
+        Clipped::new(self, Clip { value: Some(v), ..Clip::NONE })
+    }
+    /// Keras' `global_clipnorm`: all gradients are rescaled together so their joint L2
+    /// norm is at most `max`.
+    fn global_clipnorm(self, max: f32) -> Clipped<Self> {
+        Clipped::new(self, Clip { global_norm: Some(max), ..Clip::NONE })
+    }
+    /// Drives the learning rate from `schedule`, evaluated at the step count before each
+    /// step, as when a Keras optimizer is given a `LearningRateSchedule`.
+    fn with_schedule<S: Schedule>(self, schedule: S) -> Scheduled<Self, S> {
+        Scheduled::new(self, schedule)
+    }
+}
+
+impl<O: Optimizer> OptimizerExt for O {}
+
+/// Checks one hyperparameter against a range; the message names it.
+fn check_range(name: &str, v: f32, lo: f32, hi: f32, hi_inclusive: bool) -> Result<(), String> {
+    let ok = v >= lo && if hi_inclusive { v <= hi } else { v < hi };
+    if ok {
+        Ok(())
+    } else {
+        let close = if hi_inclusive { ']' } else { ')' };
+        Err(format!("{name} must be in [{lo}, {hi}{close}, got {v}"))
+    }
+}
+
+/// Checks a learning rate: finite and not negative.
+fn check_lr(lr: f32) -> Result<(), String> {
+    if lr.is_finite() && lr >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("learning rate must be a finite number >= 0, got {lr}"))
+    }
+}
 
 /// Re-exports for `mlp::prelude`.
-pub mod prelude {}
+pub mod prelude {
+    pub use super::clip::{Clip, Clipped};
+    pub use super::schedule::{
+        CosineDecay, ExponentialDecay, OneCycle, PiecewiseConstantDecay, PlateauMode, ReduceLrOnPlateau,
+        Schedule, Scheduled,
+    };
+    pub use super::{Adagrad, Adam, AdamW, Nadam, Optimizer, OptimizerExt, RMSprop, Sgd};
+}

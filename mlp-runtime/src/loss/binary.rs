@@ -1,0 +1,158 @@
+//! Binary cross-entropy.
+//!
+//! Keras 3 (`keras/src/backend/*/nn.py` and `losses.py`), element-wise, on probabilities:
+//! `p = clip(output, 1e-7, 1 - 1e-7)`, `bce = -(t log p + (1 - t) log(1 - p))`; on logits:
+//! `bce = -(t log_sigmoid(z) + (1 - t) log_sigmoid(-z))`. A sample's loss is the mean over
+//! its width, the batch loss the mean over samples.
+
+use super::{batch_size, check_classes, check_values, fail, Loss, Targets, EPSILON};
+use crate::Activation;
+
+/// Binary (or multi-label) cross-entropy, Keras' `BinaryCrossentropy`
+/// (default `from_logits = false`).
+///
+/// Targets: [`Targets::Values`] in `[0, 1]`, laid out like the output. [`Targets::Classes`]
+/// are accepted too: with width 1 the class (0 or 1) is the label, with a wider output a
+/// class index becomes a one-hot row.
+///
+/// Behind a sigmoid output layer it fuses with the sigmoid: the gradient with respect to
+/// the logits is `(p - t) / (batch * width)`.
+///
+/// ```
+/// use mlp_runtime::prelude::*;
+/// let loss = BinaryCrossentropy::new();
+/// let l = loss.loss_sum(&[0.8, 0.4], 1, Targets::Values(&[1.0, 0.0]));
+/// assert!((l + 0.8f64.ln() + 0.6f64.ln()).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BinaryCrossentropy {
+    /// The output holds logits (no sigmoid layer); a stable log-sigmoid is applied.
+    pub from_logits: bool,
+}
+
+impl BinaryCrossentropy {
+    /// On probabilities (Keras' default): the network ends in sigmoid.
+    pub const fn new() -> Self {
+        BinaryCrossentropy { from_logits: false }
+    }
+
+    /// On logits: the network ends in a linear layer.
+    pub const fn from_logits() -> Self {
+        BinaryCrossentropy { from_logits: true }
+    }
+}
+
+impl Loss for BinaryCrossentropy {
+    fn name(&self) -> &'static str {
+        "binary_crossentropy"
+    }
+
+    fn fuses_with(&self, act: Option<Activation>) -> bool {
+        !self.from_logits && act == Some(Activation::Sigmoid)
+    }
+
+    fn loss_and_grad(
+        &self,
+        output: &[f32],
+        width: usize,
+        targets: Targets<'_>,
+        grad: &mut [f32],
+        fused: bool,
+    ) -> f32 {
+        if fused && self.from_logits {
+            return fail(grad);
+        }
+        let Some(batch) = batch_size(output, width) else { return fail(grad) };
+        if batch == 0 || grad.len() != output.len() || !fits(targets, batch, width) {
+            return fail(grad);
+        }
+        let scale = 1.0 / output.len() as f32;
+        let mut total = 0.0f64;
+        for (n, (&y, g)) in output.iter().zip(grad.iter_mut()).enumerate() {
+            let Some(t) = label(targets, n, width) else { return fail(grad) };
+            let (loss, d) = if self.from_logits {
+                // Keras: t * softplus(-z) + (1 - t) * softplus(z); derivative sigmoid(z) - t.
+                (t * softplus(-y) + (1.0 - t) * softplus(y), sigmoid(y) - t)
+            } else {
+                let p = y.clamp(EPSILON, 1.0 - EPSILON);
+                let loss = -(t * p.ln() + (1.0 - t) * (1.0 - p).ln());
+                let d = if fused {
+                    // Through the sigmoid: d/dz = p - t, with the unclipped output.
+                    y - t
+                } else if y > EPSILON && y < 1.0 - EPSILON {
+                    (p - t) / (p * (1.0 - p))
+                } else {
+                    0.0 // the clip is flat here
+                };
+                (loss, d)
+            };
+            total += loss as f64;
+            *g = scale * d;
+        }
+        (total / output.len() as f64) as f32
+    }
+
+    fn loss_sum(&self, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
+        let Some(batch) = batch_size(output, width) else { return f64::NAN };
+        if !fits(targets, batch, width) {
+            return f64::NAN;
+        }
+        let mut total = 0.0f64;
+        for (n, &y) in output.iter().enumerate() {
+            let Some(t) = label(targets, n, width) else { return f64::NAN };
+            let loss = if self.from_logits {
+                t * softplus(-y) + (1.0 - t) * softplus(y)
+            } else {
+                let p = y.clamp(EPSILON, 1.0 - EPSILON);
+                -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+            };
+            total += loss as f64;
+        }
+        // Per-sample losses are means over the width.
+        total / width as f64
+    }
+
+    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+        match targets {
+            Targets::Values(v) => check_values(self.name(), v, width),
+            Targets::Classes(c) if width == 1 => check_classes(self.name(), c, 2),
+            Targets::Classes(c) => check_classes(self.name(), c, width),
+        }
+    }
+}
+
+fn fits(targets: Targets<'_>, batch: usize, width: usize) -> bool {
+    match targets {
+        Targets::Classes(c) => c.len() == batch,
+        Targets::Values(v) => v.len() == batch * width,
+    }
+}
+
+/// The label of output element `n`, or `None` for a class index that names no output.
+fn label(targets: Targets<'_>, n: usize, width: usize) -> Option<f32> {
+    match targets {
+        Targets::Values(v) => Some(v[n]),
+        Targets::Classes(c) => {
+            let k = c[n / width] as usize;
+            if width == 1 {
+                (k < 2).then_some(k as f32)
+            } else {
+                (k < width).then_some((n % width == k) as u8 as f32)
+            }
+        }
+    }
+}
+
+/// `log(1 + exp(x))` without overflow for large `x` or loss of precision for very negative `x`.
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}

@@ -1,0 +1,157 @@
+//! Nadam: Adam with Nesterov momentum, Keras' `Nadam`.
+
+use super::state::{self, Slots};
+use super::{check_lr, check_range, Optimizer};
+
+/// Nadam, Keras 3's `Nadam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
+/// `epsilon` 1e-7), Dozat's Adam with Nesterov momentum and a momentum schedule.
+///
+/// Keras 3's update (`keras/src/optimizers/nadam.py`), at step `t` (1 for the first):
+/// ```text
+/// u_t      = beta_1 * (1 - 0.5 * 0.96^t)
+/// u_{t+1}  = beta_1 * (1 - 0.5 * 0.96^(t+1))
+/// prod_t   = u_1 * u_2 * ... * u_t          (kept across steps, like Keras' u_product)
+/// m += (g - m) * (1 - beta_1)
+/// v += (g^2 - v) * (1 - beta_2)
+/// m_hat = u_{t+1} * m / (1 - prod_t * u_{t+1}) + (1 - u_t) * g / (1 - prod_t)
+/// v_hat = v / (1 - beta_2^t)
+/// w -= lr * m_hat / (sqrt(v_hat) + epsilon)
+/// ```
+/// The running product is recomputed from the step count on restore, so checkpoints
+/// need only `m` and `v`.
+#[derive(Clone, Debug)]
+pub struct Nadam {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay rate of the first-moment estimate.
+    pub beta_1: f32,
+    /// Decay rate of the second-moment estimate.
+    pub beta_2: f32,
+    /// Added to `sqrt(v_hat)` for numerical stability.
+    pub epsilon: f32,
+    iterations: u64,
+    /// `prod_t` above, in f32 like Keras' variable.
+    u_product: f32,
+    m: Slots,
+    v: Slots,
+}
+
+impl Nadam {
+    /// Nadam with learning rate `lr` and Keras' other defaults.
+    pub fn new(lr: f32) -> Self {
+        Nadam {
+            lr,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            iterations: 0,
+            u_product: 1.0,
+            m: Slots::new("m", 0.0),
+            v: Slots::new("v", 0.0),
+        }
+    }
+
+    /// Sets the first-moment decay rate.
+    pub fn beta_1(mut self, beta_1: f32) -> Self {
+        self.beta_1 = beta_1;
+        self
+    }
+
+    /// Sets the second-moment decay rate.
+    pub fn beta_2(mut self, beta_2: f32) -> Self {
+        self.beta_2 = beta_2;
+        self
+    }
+
+    /// Sets epsilon.
+    pub fn epsilon(mut self, epsilon: f32) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// `u_t` of the formula above.
+    fn u(&self, t: u64) -> f64 {
+        self.beta_1 as f64 * (1.0 - 0.5 * 0.96f64.powf(t as f64))
+    }
+
+    /// Advances `u_product` to step `t`; one code path for training and restoring, so both
+    /// round identically.
+    fn advance(&mut self, t: u64) {
+        self.u_product *= self.u(t) as f32;
+    }
+}
+
+impl Default for Nadam {
+    /// Keras' defaults: learning rate 1e-3.
+    fn default() -> Self {
+        Nadam::new(1e-3)
+    }
+}
+
+impl Optimizer for Nadam {
+    fn name(&self) -> &'static str {
+        "nadam"
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.iterations += 1;
+        self.advance(self.iterations);
+    }
+
+    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+        // Guard against an update without begin_step: treat it as step 1.
+        let t = self.iterations.max(1);
+        let u_t = self.u(t);
+        let u_next = self.u(t + 1);
+        let prod = if self.iterations == 0 { u_t } else { self.u_product as f64 };
+        let prod_next = prod * u_next;
+        // m_hat = a * m + b * g, v_hat = v * c.
+        let a = (u_next / (1.0 - prod_next)) as f32;
+        let b = ((1.0 - u_t) / (1.0 - prod)) as f32;
+        let c = (1.0 / (1.0 - (self.beta_2 as f64).powf(t as f64))) as f32;
+        let (c1, c2, lr, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.lr, self.epsilon);
+        let n = value.len();
+        let m = self.m.get(slot, n);
+        let v = self.v.get(slot, n);
+        for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
+            *m += (g - *m) * c1;
+            *v += (g * g - *v) * c2;
+            let m_hat = a * *m + b * g;
+            let v_hat = *v * c;
+            *w -= m_hat * lr / (v_hat.sqrt() + eps);
+        }
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn state(&self) -> Vec<(String, Vec<f32>)> {
+        state::save(&[&self.m, &self.v], self.lr)
+    }
+
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+        state::restore(&mut [&mut self.m, &mut self.v], &mut self.lr, state)?;
+        self.iterations = iterations;
+        self.u_product = 1.0;
+        for t in 1..=iterations {
+            self.advance(t);
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        check_lr(self.lr)?;
+        check_range("nadam beta_1", self.beta_1, 0.0, 1.0, false)?;
+        check_range("nadam beta_2", self.beta_2, 0.0, 1.0, false)?;
+        check_range("nadam epsilon", self.epsilon, 0.0, f32::MAX, true)
+    }
+}

@@ -1,0 +1,57 @@
+//! Exponential decay, Keras' `ExponentialDecay`.
+
+use super::Schedule;
+
+/// `initial * decay_rate ^ (step / decay_steps)`, with the exponent floored when
+/// `staircase` (Keras' `ExponentialDecay`, `staircase` off by default).
+///
+/// ```
+/// use mlp_runtime::prelude::*;
+/// let s = ExponentialDecay::new(1.0, 100, 0.1).staircase(true);
+/// assert_eq!(s.lr(99), 1.0);
+/// assert!((s.lr(100) - 0.1).abs() < 1e-7);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExponentialDecay {
+    /// The rate at step 0.
+    pub initial: f32,
+    /// Steps over which the rate is multiplied by `decay_rate` (> 0).
+    pub decay_steps: u64,
+    /// The factor per `decay_steps` steps.
+    pub decay_rate: f32,
+    /// Decay in whole periods only.
+    pub staircase: bool,
+}
+
+impl ExponentialDecay {
+    /// A smooth decay (Keras' default `staircase = False`).
+    pub fn new(initial: f32, decay_steps: u64, decay_rate: f32) -> Self {
+        ExponentialDecay { initial, decay_steps, decay_rate, staircase: false }
+    }
+
+    /// Decays in whole periods only.
+    pub fn staircase(mut self, staircase: bool) -> Self {
+        self.staircase = staircase;
+        self
+    }
+}
+
+impl Schedule for ExponentialDecay {
+    fn lr(&self, step: u64) -> f32 {
+        let mut p = step as f64 / self.decay_steps as f64;
+        if self.staircase {
+            p = p.floor();
+        }
+        (self.initial as f64 * (self.decay_rate as f64).powf(p)) as f32
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.decay_steps == 0 {
+            return Err("ExponentialDecay decay_steps must be > 0".into());
+        }
+        if !(self.initial.is_finite() && self.decay_rate.is_finite()) {
+            return Err("ExponentialDecay initial and decay_rate must be finite".into());
+        }
+        Ok(())
+    }
+}

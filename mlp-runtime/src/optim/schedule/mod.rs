@@ -1,0 +1,112 @@
+//! Learning-rate schedules, like Keras' `LearningRateSchedule`s: the learning rate as a
+//! function of the optimizer's step count, plus `ReduceLrOnPlateau`, which reacts to an
+//! epoch metric instead.
+//!
+//! Keras evaluates a schedule at `optimizer.iterations` before the step is applied, so the
+//! first step uses `lr(0)`. [`Scheduled`] (made by
+//! [`OptimizerExt::with_schedule`](super::OptimizerExt::with_schedule)) does exactly that;
+//! a trainer driving a schedule itself calls
+//! `opt.set_learning_rate(schedule.lr(opt.iterations()))` before `opt.begin_step()`.
+//!
+//! ```
+//! use mlp_runtime::prelude::*;
+//! let s = ExponentialDecay::new(0.1, 10, 0.5);
+//! assert_eq!(s.lr(0), 0.1);
+//! assert!((s.lr(20) - 0.025).abs() < 1e-9);
+//! ```
+
+mod cosine;
+mod exponential;
+mod one_cycle;
+mod piecewise;
+mod plateau;
+
+pub use cosine::CosineDecay;
+pub use exponential::ExponentialDecay;
+pub use one_cycle::OneCycle;
+pub use piecewise::PiecewiseConstantDecay;
+pub use plateau::{PlateauMode, PlateauState, ReduceLrOnPlateau};
+
+use super::{Clip, Optimizer};
+
+/// A learning rate per optimizer step.
+pub trait Schedule {
+    /// The learning rate of the step taken after `step` steps (so `lr(0)` is the first's).
+    /// Never panics; parameters [`Schedule::validate`] rejects may give NaN.
+    fn lr(&self, step: u64) -> f32;
+
+    /// Checks the parameters (Keras raises for these at construction).
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Any `Fn(step) -> lr` is a schedule, like a Keras callable learning rate.
+impl<F: Fn(u64) -> f32> Schedule for F {
+    fn lr(&self, step: u64) -> f32 {
+        self(step)
+    }
+}
+
+/// An optimizer whose learning rate follows a schedule: before each step the rate is
+/// set to `schedule.lr(iterations)`. `set_learning_rate` lasts only until the next step
+/// (Keras refuses it for a scheduled optimizer).
+#[derive(Clone, Debug)]
+pub struct Scheduled<O, S> {
+    inner: O,
+    schedule: S,
+}
+
+impl<O: Optimizer, S: Schedule> Scheduled<O, S> {
+    /// `inner`, driven by `schedule`.
+    pub fn new(mut inner: O, schedule: S) -> Self {
+        inner.set_learning_rate(schedule.lr(inner.iterations()));
+        Scheduled { inner, schedule }
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &S {
+        &self.schedule
+    }
+
+    /// The wrapped optimizer.
+    pub fn inner(&self) -> &O {
+        &self.inner
+    }
+}
+
+impl<O: Optimizer, S: Schedule> Optimizer for Scheduled<O, S> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn learning_rate(&self) -> f32 {
+        self.inner.learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.inner.set_learning_rate(lr)
+    }
+    fn begin_step(&mut self) {
+        let lr = self.schedule.lr(self.inner.iterations());
+        self.inner.set_learning_rate(lr);
+        self.inner.begin_step()
+    }
+    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+        self.inner.update(slot, value, grad)
+    }
+    fn clip(&self) -> Clip {
+        self.inner.clip()
+    }
+    fn iterations(&self) -> u64 {
+        self.inner.iterations()
+    }
+    fn state(&self) -> Vec<(String, Vec<f32>)> {
+        self.inner.state()
+    }
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+        self.inner.set_state(iterations, state)
+    }
+    fn validate(&self) -> Result<(), String> {
+        self.inner.validate()?;
+        self.schedule.validate()
+    }
+}
