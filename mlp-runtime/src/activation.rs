@@ -117,7 +117,9 @@ impl Activation {
                 }
             }
             Activation::Softmax => {
-                for ((d, y), g) in dz.chunks_exact_mut(width).zip(y.chunks_exact(width)).zip(dy.chunks_exact(width)) {
+                for ((d, y), g) in
+                    dz.chunks_exact_mut(width).zip(y.chunks_exact(width)).zip(dy.chunks_exact(width))
+                {
                     let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
                     for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
                         *d = y * (g - dot);

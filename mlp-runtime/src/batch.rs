@@ -32,7 +32,7 @@ impl<const N: usize> Batch<N> {
     /// A batch from samples laid end to end (`len * N` floats); `None` if the length is
     /// not a multiple of `N`.
     pub fn from_samples(data: &[f32]) -> Option<Self> {
-        if N == 0 || data.len() % N != 0 {
+        if N == 0 || !data.len().is_multiple_of(N) {
             return None;
         }
         Some(Batch(BatchMatrix::<N>::from_column_slice(data)))

@@ -28,7 +28,7 @@ pub enum Init {
 /// Keras' truncated normal keeps draws within two standard deviations; dividing the
 /// target stddev by this constant (the stddev of a unit normal truncated at ±2)
 /// restores the variance.
-const TRUNCATED_STDDEV: f32 = 0.879_625_66;
+const TRUNCATED_STDDEV: f32 = 0.879_625_7;
 
 impl Init {
     /// The DSL keyword of this initializer.

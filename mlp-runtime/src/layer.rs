@@ -151,3 +151,14 @@ pub trait Network: Layer + Build {
 /// A layer whose input is `Batch<I>` and output `Batch<O>`: the bound generic code uses.
 pub trait Net<const I: usize, const O: usize>: Layer<Input = Batch<I>, Output = Batch<O>> {}
 impl<T, const I: usize, const O: usize> Net<I, O> for T where T: Layer<Input = Batch<I>, Output = Batch<O>> {}
+
+/// Reinterprets a batch as a batch of the same width named by another const expression.
+/// Generated code uses it where a sub-network's input width is only known to rustc: a
+/// compile-time check beside each call guarantees `P == Q`, so the cast is the identity.
+#[doc(hidden)]
+#[inline(always)]
+pub fn same_width<const P: usize, const Q: usize>(x: &Batch<P>) -> &Batch<Q> {
+    const { assert!(P == Q) };
+    // SAFETY: P == Q (checked at compile time), so Batch<P> and Batch<Q> are the same type.
+    unsafe { &*(x as *const Batch<P>).cast::<Batch<Q>>() }
+}

@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod batch;
 pub mod data;
+pub mod gradcheck;
 pub mod init;
 pub mod kernel;
 pub mod layer;
@@ -12,6 +13,7 @@ pub mod loss;
 pub mod optim;
 pub mod rng;
 pub mod summary;
+pub mod tensors;
 
 pub use activation::Activation;
 pub use batch::Batch;
@@ -37,8 +39,8 @@ pub mod __private {
     pub use crate::activation::Activation;
     pub use crate::batch::Batch;
     pub use crate::init::Init;
-    pub use crate::layer::{Backward, Build, Context, Layer, Network, Visitor};
+    pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor};
     pub use crate::layers::*;
     pub use crate::rng::{seeded, Rng};
-    pub use crate::summary::Row;
+    pub use crate::summary::{Row, Summary};
 }

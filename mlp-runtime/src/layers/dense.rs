@@ -91,6 +91,11 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         self.bias.as_ref().map(|(b, _)| b.as_slice())
     }
 
+    /// The input gradient buffer, for a residual unit that adds its body's gradient into it.
+    pub(crate) fn input_grad_mut(&mut self) -> &mut Batch<I> {
+        &mut self.dx
+    }
+
     /// The activation applied after the product.
     pub fn activation(&self) -> Activation {
         self.activation
@@ -115,7 +120,16 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
             None => 0.0,
         };
         // y (O×n) = W (O×I) · x (I×n); W is the transpose of the stored I×O matrix.
-        gemm(O, I, n, 1.0, Mat::col_major_t(self.weight.as_slice(), I), Mat::col_major(x.as_slice(), I), beta, y);
+        gemm(
+            O,
+            I,
+            n,
+            1.0,
+            Mat::col_major_t(self.weight.as_slice(), I),
+            Mat::col_major(x.as_slice(), I),
+            beta,
+            y,
+        );
         if self.activation.needs_input() {
             self.pre.copy_from(&self.out);
         }

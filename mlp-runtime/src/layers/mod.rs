@@ -12,4 +12,4 @@ pub use batch_norm::BatchNorm;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use layer_norm::LayerNorm;
-pub use residual::Residual;
+pub use residual::{ProjectedResidual, Residual};

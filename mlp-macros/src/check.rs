@@ -1,0 +1,879 @@
+//! The raw syntax to a checked [`Model`]: what each word means, every width, every name.
+//! Pure functions over the AST, so they are unit-tested without compiling anything.
+//! Every mistake found is collected, each at the span of the layer or argument at fault.
+
+use crate::ast::{Act, Checked, Head, Kind, Model, RawArg, RawArgs, RawLayer, RawNetwork, RawValue, Width};
+use proc_macro2::{Span, TokenStream};
+use quote::quote_spanned;
+use std::collections::HashMap;
+use syn::{Error, Ident, Path};
+
+/// The layer keywords, for "did you mean".
+const LAYERS: &[&str] = &["input", "flatten", "dense", "batch_norm", "layer_norm", "dropout", "residual"];
+/// The activation keywords.
+const ACTIVATIONS: &[&str] =
+    &["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid", "softmax"];
+/// The initializer keywords.
+const INITS: &[&str] = &[
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "zeros",
+    "ones",
+];
+
+/// Keras' defaults.
+const LEAKY_RELU_ALPHA: f32 = 0.3;
+const ELU_ALPHA: f32 = 1.0;
+const BN_MOMENTUM: f32 = 0.99;
+const EPSILON: f32 = 1e-3;
+
+/// Collected errors, combined into one at the end.
+#[derive(Default)]
+pub struct Errors(Option<Error>);
+
+impl Errors {
+    fn push(&mut self, e: Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    /// An error covering the tokens from `first` to `last`.
+    fn at(&mut self, first: Span, last: Span, msg: impl std::fmt::Display) {
+        self.push(spanned(first, last, msg));
+    }
+
+    fn at_span(&mut self, span: Span, msg: impl std::fmt::Display) {
+        self.push(Error::new(span, msg));
+    }
+
+    pub fn into_result(self) -> Result<(), Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// `Error::new_spanned` over two tokens carrying the spans, which works on stable.
+fn spanned(first: Span, last: Span, msg: impl std::fmt::Display) -> Error {
+    let a = quote_spanned!(first=> a);
+    let b = quote_spanned!(last=> b);
+    let tokens: TokenStream = a.into_iter().chain(b).collect();
+    Error::new_spanned(tokens, msg)
+}
+
+/// Checks one network; on any mistake returns all of them combined.
+pub fn check_network(raw: &RawNetwork) -> Result<Model, Error> {
+    let mut errors = Errors::default();
+    let model = check_top(raw, &mut errors);
+    errors.into_result().map(|()| model)
+}
+
+fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
+    let mut layers: &[RawLayer] = &raw.layers;
+    let mut input_kind = None;
+    let input = match layers.first() {
+        Some(first) if is_keyword(first, "input") || is_keyword(first, "flatten") => {
+            layers = &layers[1..];
+            let (width, kind) = check_input(first, errors);
+            input_kind = Some(kind);
+            width
+        }
+        Some(RawLayer { head: Head::Network(path), .. }) => Width::InOf(path.clone()),
+        Some(first) => {
+            errors.at(
+                first.first,
+                first.last,
+                format!(
+                    "network `{}` has no input width; start it with `input(n)` or `flatten(d1, d2, ...)`",
+                    raw.name
+                ),
+            );
+            Width::Known(1)
+        }
+        None => {
+            errors.at_span(
+                raw.close,
+                format!(
+                    "network `{}` has no layers; write them inside `<...>`, starting with `input(n)`",
+                    raw.name
+                ),
+            );
+            Width::Known(1)
+        }
+    };
+    if layers.is_empty() && !raw.layers.is_empty() {
+        errors.at_span(raw.close, format!("network `{}` has an input but no layers after it", raw.name));
+    }
+    let layers = check_chain(&raw.name.to_string(), layers, input.clone(), errors);
+    Model {
+        attrs: raw.attrs.clone(),
+        vis: raw.vis.clone(),
+        name: raw.name.clone(),
+        input,
+        input_kind,
+        layers,
+    }
+}
+
+fn is_keyword(layer: &RawLayer, word: &str) -> bool {
+    matches!(&layer.head, Head::Keyword(k) if k == word)
+}
+
+/// `input(n)` / `flatten(d1, d2, ...)`: the product of the dimensions.
+fn check_input(layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
+    let Head::Keyword(word) = &layer.head else { unreachable!("called on input/flatten only") };
+    let mut args = Args::new(word, layer, errors);
+    let positional = args.positional.clone();
+    let dims: Vec<usize> = positional.iter().map(|v| args.width(v, "a dimension")).collect();
+    args.finish(&[]);
+    if dims.is_empty() {
+        errors.at(
+            layer.first,
+            layer.last,
+            format!("`{word}` needs the input's dimensions: `{word}(28, 28)`"),
+        );
+    }
+    let width = dims.iter().product::<usize>().max(1);
+    let list = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+    (Width::Known(width), format!("{word}({list})"))
+}
+
+/// Per-scope name bookkeeping: counters per kind, and the names taken so far.
+#[derive(Default)]
+struct Names {
+    counters: HashMap<String, usize>,
+    taken: HashMap<String, Span>,
+}
+
+impl Names {
+    fn next(&mut self, kind: &str) -> String {
+        let k = self.counters.entry(kind.to_string()).or_insert(0);
+        *k += 1;
+        format!("{kind}_{}", *k - 1)
+    }
+}
+
+/// Checks a list of layers that starts at width `input`.
+fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Errors) -> Vec<Checked> {
+    let mut names = Names::default();
+    let mut width = input;
+    let mut out = Vec::new();
+    for layer in layers {
+        let Some((kind, summary, counter)) = check_layer(scope, layer, &width, &mut names, errors) else {
+            continue;
+        };
+        let generated = names.next(&counter);
+        let field = match &layer.name {
+            Some(name) => name.clone(),
+            None => Ident::new(&generated, layer.first),
+        };
+        let key = field.to_string();
+        if let Some(_earlier) = names.taken.insert(key.clone(), field.span()) {
+            errors.at(
+                layer.first,
+                layer.last,
+                format!("duplicate layer name `{key}`; give this layer another name"),
+            );
+        }
+        let output = output_width(&kind, &width);
+        out.push(Checked {
+            field,
+            input: width.clone(),
+            output: output.clone(),
+            kind,
+            summary,
+            first: layer.first,
+        });
+        width = output;
+    }
+    out
+}
+
+fn output_width(kind: &Kind, input: &Width) -> Width {
+    match kind {
+        Kind::Dense { units, .. } => Width::Known(*units),
+        Kind::Residual { body, project: true, .. } => body.output(),
+        Kind::Network(path) => Width::OutOf(path.clone()),
+        _ => input.clone(),
+    }
+}
+
+/// One layer: its kind, how the summary shows it, and the counter its default name uses.
+fn check_layer(
+    scope: &str,
+    layer: &RawLayer,
+    width: &Width,
+    names: &mut Names,
+    errors: &mut Errors,
+) -> Option<(Kind, String, String)> {
+    let word = match &layer.head {
+        Head::Network(path) => {
+            if let Some(args) = &layer.args {
+                errors.at_span(
+                    args.span,
+                    "a sub-network takes no arguments; configure it in its own `network!`",
+                );
+            }
+            if layer.block.is_some() {
+                errors.at(layer.first, layer.last, "only `residual` takes a block `<...>`");
+            }
+            let ty = last_segment(path);
+            return Some((Kind::Network(path.clone()), ty.clone(), snake_case(&ty)));
+        }
+        Head::Keyword(word) => word,
+    };
+    let text = word.to_string();
+    if text != "residual" {
+        if let Some(block) = &layer.block {
+            let last = block.last().map_or(layer.last, |l| l.last);
+            errors.at(layer.first, last, format!("only `residual` takes a block `<...>`, not `{text}`"));
+        }
+    }
+    let mut args = Args::new(word, layer, errors);
+    let result = match text.as_str() {
+        "input" | "flatten" => {
+            args.finish(&[]);
+            args.errors.at(
+                layer.first,
+                layer.last,
+                format!("`{text}` sets the network's input width, so it must be the first layer"),
+            );
+            None
+        }
+        "dense" => {
+            let units = match args.positional.first() {
+                Some(v) => args.width(v, "a width"),
+                None => {
+                    args.errors.at(
+                        layer.first,
+                        layer.last,
+                        "`dense` needs a width: `dense(300)` or `dense(300, relu)`",
+                    );
+                    1
+                }
+            };
+            let mut act = match args.positional.get(1) {
+                Some(v) => args.activation(v),
+                None => Act::Linear,
+            };
+            if let Some(extra) = args.positional.get(2) {
+                args.errors.at_span(
+                    extra.span(),
+                    format!(
+                        "`dense` takes at most a width and an activation before its options, found {}",
+                        extra.describe()
+                    ),
+                );
+            }
+            if let Some(v) = args.named("activation") {
+                act = args.activation(v);
+            }
+            let init = args
+                .named("init")
+                .map_or("glorot_uniform", |v| args.word_in(v, "init", INITS, "initializer"));
+            let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "l1"));
+            let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "l2"));
+            let bias = args.named("bias").is_none_or(|v| args.boolean(v, "bias"));
+            args.finish(&["activation", "init", "l1", "l2", "bias"]);
+            let summary = match act {
+                Act::Linear => format!("dense({units})"),
+                act => format!("dense({units}, {})", act_name(act)),
+            };
+            Some((Kind::Dense { units, act, init, l1, l2, bias }, summary, "dense".to_string()))
+        }
+        "batch_norm" => {
+            args.no_positional();
+            let momentum = args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "momentum", true));
+            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "epsilon"));
+            args.finish(&["momentum", "epsilon"]);
+            Some((Kind::BatchNorm { momentum, epsilon }, text.clone(), text.clone()))
+        }
+        "layer_norm" => {
+            args.no_positional();
+            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "epsilon"));
+            args.finish(&["epsilon"]);
+            Some((Kind::LayerNorm { epsilon }, text.clone(), text.clone()))
+        }
+        "dropout" => {
+            let value = args.positional.first().copied().or_else(|| args.named("rate"));
+            let rate = match value {
+                Some(v) => args.fraction(v, "the dropout rate", false),
+                None => {
+                    args.errors.at(layer.first, layer.last, "`dropout` needs a rate: `dropout(0.2)`");
+                    0.0
+                }
+            };
+            if let Some(extra) = args.positional.get(1) {
+                args.errors.at_span(extra.span(), "`dropout` takes one rate");
+            }
+            args.finish(&["rate"]);
+            Some((Kind::Dropout { rate }, format!("dropout({})", fmt_f32(rate)), text.clone()))
+        }
+        "residual" => {
+            let mut project = false;
+            let mut act = Act::Linear;
+            for v in args.positional.clone() {
+                match v {
+                    RawValue::Word { ident, args: None } if ident == "project" => project = true,
+                    v => act = args.activation(v),
+                }
+            }
+            args.finish(&[]);
+            let summary = match (project, act) {
+                (false, Act::Linear) => "residual".to_string(),
+                (true, Act::Linear) => "residual(project)".to_string(),
+                (false, a) => format!("residual({})", act_name(a)),
+                (true, a) => format!("residual(project, {})", act_name(a)),
+            };
+            let body = check_residual_body(scope, layer, width, project, names, errors);
+            body.map(|body| (Kind::Residual { project, act, body: Box::new(body) }, summary, text.clone()))
+        }
+        _ => match parse_activation(word, layer.args.as_ref(), errors) {
+            Some(act) => Some((Kind::Activation(act), act_name(act).to_string(), "activation".to_string())),
+            None => {
+                let hint = did_you_mean(&text, LAYERS.iter().chain(ACTIVATIONS));
+                errors.at_span(word.span(), format!("unknown layer `{text}`{hint}"));
+                None
+            }
+        },
+    };
+    result
+}
+
+/// The block of a residual unit, checked in a scope of its own, and its width rule.
+fn check_residual_body(
+    scope: &str,
+    layer: &RawLayer,
+    width: &Width,
+    project: bool,
+    names: &mut Names,
+    errors: &mut Errors,
+) -> Option<Model> {
+    let Some(block) = &layer.block else {
+        errors.at(
+            layer.first,
+            layer.last,
+            "`residual` needs a block of layers: `residual<dense(100, relu); dense(100)>`",
+        );
+        return None;
+    };
+    if block.is_empty() {
+        errors.at(
+            layer.first,
+            layer.last,
+            "empty residual block; put at least one layer between `<` and `>`",
+        );
+        return None;
+    }
+    // The body is its own struct, named after the outer network and the block's place in it.
+    let index = names.counters.get("residual").copied().unwrap_or(0);
+    let field = layer.name.as_ref().map_or_else(|| format!("residual_{index}"), |n| n.to_string());
+    let body_name = format!("{scope}{}", camel_case(&field));
+    let layers = check_chain(&body_name, block, width.clone(), errors);
+    let body = Model {
+        attrs: Vec::new(),
+        vis: syn::Visibility::Inherited,
+        name: Ident::new(&format!("__{body_name}"), Span::call_site()),
+        input: width.clone(),
+        input_kind: None,
+        layers,
+    };
+    if !project {
+        if let (Width::Known(a), Width::Known(b)) = (width, &body.output()) {
+            if a != b {
+                errors.at(
+                    layer.first,
+                    layer.last,
+                    format!(
+                        "residual block maps width {a} to {b}; the skip connection adds its input, so the widths \
+                         must match\n  = help: {}",
+                        residual_fix(&body, *a)
+                    ),
+                );
+            }
+        }
+    }
+    Some(body)
+}
+
+/// The concrete fix for a residual block whose output width is wrong.
+fn residual_fix(body: &Model, want: usize) -> String {
+    let last_dense = body.layers.iter().rev().find_map(|l| match &l.kind {
+        Kind::Dense { act, .. } => Some(*act),
+        _ => None,
+    });
+    match last_dense {
+        Some(Act::Linear) => {
+            format!("make the block's last dense layer `dense({want})`, or write `residual(project)<...>`")
+        }
+        Some(_) => format!(
+            "make the block's last dense layer `dense({want}, ..)`, or write `residual(project)<...>`"
+        ),
+        None => "write `residual(project)<...>` to learn a projection of the input".to_string(),
+    }
+}
+
+/// A standalone activation keyword with its arguments, or `None` if `word` is not one.
+fn parse_activation(word: &Ident, args: Option<&RawArgs>, errors: &mut Errors) -> Option<Act> {
+    let text = word.to_string();
+    let param = |default: f32, errors: &mut Errors| -> f32 {
+        let Some(args) = args else { return default };
+        match args.args.as_slice() {
+            [] => default,
+            [RawArg::Positional(RawValue::Number { value, .. })] => *value as f32,
+            [RawArg::Named(name, RawValue::Number { value, .. })] if name == "alpha" => *value as f32,
+            _ => {
+                errors.at_span(args.span, format!("`{text}` takes one number: `{text}(0.2)`"));
+                default
+            }
+        }
+    };
+    let no_args = |act: Act, errors: &mut Errors| {
+        if let Some(args) = args {
+            errors.at_span(args.span, format!("`{text}` takes no arguments"));
+        }
+        act
+    };
+    Some(match text.as_str() {
+        "linear" => no_args(Act::Linear, errors),
+        "relu" => no_args(Act::Relu, errors),
+        "leaky_relu" => Act::LeakyRelu(param(LEAKY_RELU_ALPHA, errors)),
+        "elu" => Act::Elu(param(ELU_ALPHA, errors)),
+        "selu" => no_args(Act::Selu, errors),
+        "gelu" => no_args(Act::Gelu, errors),
+        "swish" | "silu" => no_args(Act::Swish, errors),
+        "tanh" => no_args(Act::Tanh, errors),
+        "sigmoid" => no_args(Act::Sigmoid, errors),
+        "softmax" => no_args(Act::Softmax, errors),
+        _ => return None,
+    })
+}
+
+pub fn act_name(act: Act) -> String {
+    match act {
+        Act::Linear => "linear".into(),
+        Act::Relu => "relu".into(),
+        Act::LeakyRelu(a) if a == LEAKY_RELU_ALPHA => "leaky_relu".into(),
+        Act::LeakyRelu(a) => format!("leaky_relu({})", fmt_f32(a)),
+        Act::Elu(a) if a == ELU_ALPHA => "elu".into(),
+        Act::Elu(a) => format!("elu({})", fmt_f32(a)),
+        Act::Selu => "selu".into(),
+        Act::Gelu => "gelu".into(),
+        Act::Swish => "swish".into(),
+        Act::Tanh => "tanh".into(),
+        Act::Sigmoid => "sigmoid".into(),
+        Act::Softmax => "softmax".into(),
+    }
+}
+
+fn fmt_f32(v: f32) -> String {
+    format!("{v}")
+}
+
+fn last_segment(path: &Path) -> String {
+    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+}
+
+/// `residual_0` → `Residual0`, for the names of residual bodies' structs.
+fn camel_case(name: &str) -> String {
+    let mut out = String::new();
+    for word in name.split('_') {
+        let mut chars = word.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.extend(chars);
+        }
+    }
+    out
+}
+
+/// `FeatureTrunk` → `feature_trunk`, the default field name of a sub-network.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The arguments of one layer, consumed as the layer's rules ask for them.
+struct Args<'a> {
+    layer: String,
+    positional: Vec<&'a RawValue>,
+    named: Vec<(&'a Ident, &'a RawValue)>,
+    errors: &'a mut Errors,
+}
+
+impl<'a> Args<'a> {
+    fn new(word: &Ident, layer: &'a RawLayer, errors: &'a mut Errors) -> Self {
+        let mut positional = Vec::new();
+        let mut named: Vec<(&Ident, &RawValue)> = Vec::new();
+        for arg in layer.args.iter().flat_map(|a| &a.args) {
+            match arg {
+                RawArg::Positional(v) if named.is_empty() => positional.push(v),
+                RawArg::Positional(v) => errors.at_span(v.span(), "positional arguments go before options"),
+                RawArg::Named(name, v) => {
+                    if named.iter().any(|(n, _)| *n == name) {
+                        errors.at_span(name.span(), format!("option `{name}` is given twice"));
+                    }
+                    named.push((name, v));
+                }
+            }
+        }
+        Args { layer: word.to_string(), positional, named, errors }
+    }
+
+    fn named(&self, key: &str) -> Option<&'a RawValue> {
+        self.named.iter().find(|(n, _)| *n == key).map(|(_, v)| *v)
+    }
+
+    /// Reports options this layer does not have.
+    fn finish(&mut self, allowed: &[&str]) {
+        for (name, _) in &self.named {
+            let key = name.to_string();
+            if !allowed.contains(&key.as_str()) {
+                let msg = if allowed.is_empty() {
+                    format!("`{}` has no options, found `{key}`", self.layer)
+                } else {
+                    let mut hint = did_you_mean(&key, allowed.iter());
+                    if hint.is_empty() {
+                        let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+                        hint = format!("; its options are {list}");
+                    }
+                    format!("`{}` has no option `{key}`{hint}", self.layer)
+                };
+                self.errors.at_span(name.span(), msg);
+            }
+        }
+    }
+
+    fn no_positional(&mut self) {
+        if let Some(v) = self.positional.first() {
+            let msg = format!(
+                "`{}` takes only named options, such as `{}(epsilon = 1e-3)`",
+                self.layer, self.layer
+            );
+            self.errors.at_span(v.span(), msg);
+        }
+    }
+
+    /// A positive integer width.
+    fn width(&mut self, v: &RawValue, what: &str) -> usize {
+        match v {
+            RawValue::Number { int: Some(0), span, .. } => {
+                self.errors.at_span(*span, format!("`{}` needs {what} of at least 1, found 0", self.layer));
+                1
+            }
+            RawValue::Number { int: Some(n), span, .. } => usize::try_from(*n).unwrap_or_else(|_| {
+                self.errors.at_span(*span, "width too large");
+                1
+            }),
+            v => {
+                let msg = format!("`{}` takes {what} as a whole number, found {}", self.layer, v.describe());
+                self.errors.at_span(v.span(), msg);
+                1
+            }
+        }
+    }
+
+    fn number(&mut self, v: &RawValue, what: &str) -> Option<f64> {
+        match v {
+            RawValue::Number { value, .. } => Some(*value),
+            v => {
+                let msg = format!("`{what}` takes a number, found {}", v.describe());
+                self.errors.at_span(v.span(), msg);
+                None
+            }
+        }
+    }
+
+    fn non_negative(&mut self, v: &RawValue, what: &str) -> f32 {
+        match self.number(v, what) {
+            Some(x) if x >= 0.0 => x as f32,
+            Some(x) => {
+                self.errors.at_span(v.span(), format!("`{what}` must be 0 or more, found {x}"));
+                0.0
+            }
+            None => 0.0,
+        }
+    }
+
+    fn positive(&mut self, v: &RawValue, what: &str) -> f32 {
+        match self.number(v, what) {
+            Some(x) if x > 0.0 => x as f32,
+            Some(x) => {
+                self.errors.at_span(v.span(), format!("`{what}` must be positive, found {x}"));
+                EPSILON
+            }
+            None => EPSILON,
+        }
+    }
+
+    /// In `[0, 1)`, or `[0, 1]` when `closed`.
+    fn fraction(&mut self, v: &RawValue, what: &str, closed: bool) -> f32 {
+        let range = if closed { "[0, 1]" } else { "[0, 1)" };
+        match self.number(v, what) {
+            Some(x) if x >= 0.0 && (x < 1.0 || (closed && x == 1.0)) => x as f32,
+            Some(x) => {
+                let text = match v {
+                    RawValue::Number { text, .. } => text.clone(),
+                    _ => x.to_string(),
+                };
+                self.errors.at_span(v.span(), format!("{what} must be in {range}, found {text}"));
+                0.0
+            }
+            None => 0.0,
+        }
+    }
+
+    fn boolean(&mut self, v: &RawValue, what: &str) -> bool {
+        match v {
+            RawValue::Word { ident, args: None } if ident == "true" => true,
+            RawValue::Word { ident, args: None } if ident == "false" => false,
+            v => {
+                let msg = format!("`{what}` takes `true` or `false`, found {}", v.describe());
+                self.errors.at_span(v.span(), msg);
+                true
+            }
+        }
+    }
+
+    fn word_in(
+        &mut self,
+        v: &RawValue,
+        what: &str,
+        words: &'static [&'static str],
+        kind: &str,
+    ) -> &'static str {
+        match v {
+            RawValue::Word { ident, args: None } => {
+                let text = ident.to_string();
+                if let Some(w) = words.iter().find(|w| **w == text) {
+                    return w;
+                }
+                let hint = did_you_mean(&text, words.iter());
+                self.errors.at_span(ident.span(), format!("unknown {kind} `{text}`{hint}"));
+                words[0]
+            }
+            v => {
+                let msg = format!("`{what}` takes an {kind} such as `{}`, found {}", words[3], v.describe());
+                self.errors.at_span(v.span(), msg);
+                words[0]
+            }
+        }
+    }
+
+    fn activation(&mut self, v: &RawValue) -> Act {
+        match v {
+            RawValue::Word { ident, args } => match parse_activation(ident, args.as_ref(), self.errors) {
+                Some(act) => act,
+                None => {
+                    let text = ident.to_string();
+                    let hint = did_you_mean(&text, ACTIVATIONS.iter());
+                    self.errors.at_span(ident.span(), format!("unknown activation `{text}`{hint}"));
+                    Act::Linear
+                }
+            },
+            v => {
+                let msg = format!(
+                    "`{}` expects an activation such as `relu` here, found {}",
+                    self.layer,
+                    v.describe()
+                );
+                self.errors.at_span(v.span(), msg);
+                Act::Linear
+            }
+        }
+    }
+}
+
+/// `; did you mean `dense`?` when a known word is close to `word`.
+fn did_you_mean<'w>(word: &str, candidates: impl Iterator<Item = &'w &'w str>) -> String {
+    let best = candidates.map(|c| (edit_distance(word, c), *c)).min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, c)) if d <= (word.len().max(c.len()) / 3).max(1) => format!("; did you mean `{c}`?"),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance, with a swap of neighbours counted as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::RawInput;
+
+    fn check_str(src: &str) -> Result<Model, Vec<String>> {
+        let input: RawInput = syn::parse_str(src).expect("parses");
+        check_network(&input.networks[0]).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    fn widths(m: &Model) -> Vec<(String, Width)> {
+        m.layers.iter().map(|l| (l.field.to_string(), l.output.clone())).collect()
+    }
+
+    #[test]
+    fn plain_chain_widths_and_names() {
+        let m =
+            check_str("pub Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) >")
+                .unwrap();
+        assert_eq!(m.input, Width::Known(784));
+        assert_eq!(
+            widths(&m),
+            vec![
+                ("dense_0".into(), Width::Known(300)),
+                ("dense_1".into(), Width::Known(100)),
+                ("dense_2".into(), Width::Known(10))
+            ]
+        );
+        assert_eq!(m.layers[2].summary, "dense(10, softmax)");
+    }
+
+    #[test]
+    fn names_count_per_kind_and_user_names_keep_their_place() {
+        let m = check_str(
+            "N< input(4); dense(8); batch_norm; relu; hidden: dense(6); dropout(0.5); batch_norm; dense(2) >",
+        )
+        .unwrap();
+        let names: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(
+            names,
+            ["dense_0", "batch_norm_0", "activation_0", "hidden", "dropout_0", "batch_norm_1", "dense_2"]
+        );
+    }
+
+    #[test]
+    fn residual_scopes_names_and_checks_widths() {
+        let m = check_str("N< input(3); residual(relu)< dense(3, relu); batch_norm; dense(3) >; dense(2) >")
+            .unwrap();
+        let Kind::Residual { body, act, project } = &m.layers[0].kind else { panic!("not a residual") };
+        assert_eq!((*act, *project), (Act::Relu, false));
+        assert_eq!(widths(body)[2], ("dense_1".into(), Width::Known(3)));
+        assert_eq!(m.layers[0].field, "residual_0");
+        assert_eq!(m.layers[1].field, "dense_0");
+    }
+
+    #[test]
+    fn the_tutorials_residual_unit_is_a_width_error_with_a_fix() {
+        let errs = check_str(
+            "N< input(3); residual< dense(10, relu); batch_norm; dense(20, relu); batch_norm >; dense(1) >",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("residual block maps width 3 to 20"), "{}", errs[0]);
+        assert!(errs[0].contains("make the block's last dense layer `dense(3, ..)`"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn projected_residual_changes_width() {
+        let m = check_str("N< input(3); residual(project, relu)< dense(20) >; dense(1) >").unwrap();
+        assert_eq!(m.layers[0].output, Width::Known(20));
+        assert_eq!(m.layers[0].summary, "residual(project, relu)");
+    }
+
+    #[test]
+    fn sub_networks_make_symbolic_widths() {
+        let m = check_str("N< features: Trunk; dense(10, softmax) >").unwrap();
+        assert!(matches!(&m.input, Width::InOf(p) if p.is_ident("Trunk")));
+        assert!(matches!(&m.layers[0].output, Width::OutOf(p) if p.is_ident("Trunk")));
+        assert_eq!(m.layers[1].input, m.layers[0].output);
+        let m = check_str("N< input(5); a::FeatureTrunk; dense(1) >").unwrap();
+        assert_eq!(m.layers[0].field, "feature_trunk_0");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_one_pass() {
+        let errs = check_str(
+            "N< input(4); desne(3); dense(0); dense(5, rleu); dense(5, init = he_normall); dense(5, l3 = 1); \
+             dense(5, l2 = relu); dense(5, bias = 0.5); dense(5, shape = 2); dropout(1.5); batch_norm(momentum = 2); \
+             x: dense(2); x: dense(2); residual<> >",
+        )
+        .unwrap_err();
+        let expect = [
+            "unknown layer `desne`; did you mean `dense`?",
+            "`dense` needs a width of at least 1, found 0",
+            "unknown activation `rleu`; did you mean `relu`?",
+            "unknown initializer `he_normall`; did you mean `he_normal`?",
+            "`dense` has no option `l3`; did you mean `l1`?",
+            "`l2` takes a number, found `relu`",
+            "`bias` takes `true` or `false`, found `0.5`",
+            "`dense` has no option `shape`; its options are `activation`, `init`, `l1`, `l2`, `bias`",
+            "the dropout rate must be in [0, 1), found 1.5",
+            "momentum must be in [0, 1], found 2",
+            "duplicate layer name `x`; give this layer another name",
+            "empty residual block; put at least one layer between `<` and `>`",
+        ];
+        assert_eq!(errs, expect);
+    }
+
+    #[test]
+    fn missing_input_and_misplaced_input() {
+        let errs = check_str("N< dense(3); dense(2) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has no input width; start it with `input(n)` or `flatten(d1, d2, ...)`"]
+        );
+        let errs = check_str("N< input(3); flatten(3); dense(2) >").unwrap_err();
+        assert_eq!(errs, ["`flatten` sets the network's input width, so it must be the first layer"]);
+        let errs = check_str("N< input(3) >").unwrap_err();
+        assert_eq!(errs, ["network `N` has an input but no layers after it"]);
+    }
+
+    #[test]
+    fn activations_take_their_arguments() {
+        let m = check_str(
+            "N< input(2); leaky_relu; leaky_relu(0.2); elu(alpha = 2); dense(2, leaky_relu(0.1)) >",
+        )
+        .unwrap();
+        let acts: Vec<String> = m.layers.iter().map(|l| l.summary.clone()).collect();
+        assert_eq!(acts, ["leaky_relu", "leaky_relu(0.2)", "elu(2)", "dense(2, leaky_relu(0.1))"]);
+        let errs = check_str("N< input(2); relu(3); dense(2) >").unwrap_err();
+        assert_eq!(errs, ["`relu` takes no arguments"]);
+    }
+
+    #[test]
+    fn integers_are_accepted_where_floats_are_expected() {
+        let m =
+            check_str("N< input(2); dropout(0); batch_norm(momentum = 1, epsilon = 1); dense(1) >").unwrap();
+        assert!(matches!(m.layers[0].kind, Kind::Dropout { rate } if rate == 0.0));
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_once() {
+        assert_eq!(edit_distance("dense", "dense"), 0);
+        assert_eq!(edit_distance("desne", "dense"), 1);
+        assert_eq!(edit_distance("relu", "rleu"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

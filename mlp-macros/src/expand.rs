@@ -1,0 +1,363 @@
+//! A checked [`Model`] to Rust: the struct, its constructor, and its `Layer`, `Build` and
+//! `Network` impls. Everything here may assume the model is valid.
+
+use crate::ast::{Act, Checked, Kind, Model, Width};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+/// Where generated code finds the runtime, from any user crate.
+fn rt() -> TokenStream {
+    quote!(::mlp::__private)
+}
+
+/// The code for a network and, before it, the hidden structs of its residual bodies.
+pub fn expand(model: &Model) -> TokenStream {
+    let mut out = TokenStream::new();
+    expand_model(model, &model.vis, true, &mut out);
+    out
+}
+
+fn width(w: &Width) -> TokenStream {
+    let rt = rt();
+    match w {
+        Width::Known(n) => {
+            let n = Literal::usize_unsuffixed(*n);
+            quote!(#n)
+        }
+        Width::InOf(p) => quote!({ <#p as #rt::Layer>::IN }),
+        Width::OutOf(p) => quote!({ <#p as #rt::Layer>::OUT }),
+    }
+}
+
+fn act(a: Act) -> TokenStream {
+    let rt = rt();
+    match a {
+        Act::Linear => quote!(#rt::Activation::Linear),
+        Act::Relu => quote!(#rt::Activation::Relu),
+        Act::LeakyRelu(x) => quote!(#rt::Activation::LeakyRelu(#x)),
+        Act::Elu(x) => quote!(#rt::Activation::Elu(#x)),
+        Act::Selu => quote!(#rt::Activation::Selu),
+        Act::Gelu => quote!(#rt::Activation::Gelu),
+        Act::Swish => quote!(#rt::Activation::Swish),
+        Act::Tanh => quote!(#rt::Activation::Tanh),
+        Act::Sigmoid => quote!(#rt::Activation::Sigmoid),
+        Act::Softmax => quote!(#rt::Activation::Softmax),
+    }
+}
+
+fn init(name: &str) -> TokenStream {
+    let rt = rt();
+    let variant =
+        format_ident!("{}", name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>());
+    quote!(#rt::Init::#variant)
+}
+
+/// The field's type, its constructor, and its (total, trainable) parameter counts.
+fn layer_parts(
+    l: &Checked,
+    bodies: &mut Vec<TokenStream>,
+) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+    let rt = rt();
+    let i = width(&l.input);
+    let o = width(&l.output);
+    match &l.kind {
+        Kind::Dense { units: _, act: a, init: ini, l1, l2, bias } => {
+            let a = act(*a);
+            let ini = init(ini);
+            let mut ctor = quote!(#rt::Dense::new(#a, #ini, rng));
+            if !*bias {
+                ctor = quote!(#ctor.without_bias());
+            }
+            if *l1 > 0.0 {
+                ctor = quote!(#ctor.with_l1(#l1));
+            }
+            if *l2 > 0.0 {
+                ctor = quote!(#ctor.with_l2(#l2));
+            }
+            let params = if *bias { quote!((#i * #o + #o)) } else { quote!((#i * #o)) };
+            (quote!(#rt::Dense<#i, #o>), ctor, params.clone(), params)
+        }
+        Kind::Activation(a) => {
+            let a = act(*a);
+            (quote!(#rt::ActivationLayer<#i>), quote!(#rt::ActivationLayer::new(#a)), quote!(0), quote!(0))
+        }
+        Kind::BatchNorm { momentum, epsilon } => (
+            quote!(#rt::BatchNorm<#i>),
+            quote!(#rt::BatchNorm::new(#momentum, #epsilon)),
+            quote!((4 * #i)),
+            quote!((2 * #i)),
+        ),
+        Kind::LayerNorm { epsilon } => (
+            quote!(#rt::LayerNorm<#i>),
+            quote!(#rt::LayerNorm::new(#epsilon)),
+            quote!((2 * #i)),
+            quote!((2 * #i)),
+        ),
+        Kind::Dropout { rate } => {
+            (quote!(#rt::Dropout<#i>), quote!(#rt::Dropout::new(#rate)), quote!(0), quote!(0))
+        }
+        Kind::Residual { project, act: a, body } => {
+            let mut out = TokenStream::new();
+            expand_model(body, &syn::parse_quote!(pub), false, &mut out);
+            bodies.push(out);
+            let name = &body.name;
+            let a = act(*a);
+            let total = quote!(<#name as #rt::Network>::PARAMS);
+            let trainable = quote!(<#name as #rt::Network>::TRAINABLE_PARAMS);
+            if *project {
+                (
+                    quote!(#rt::ProjectedResidual<#name, #i, #o>),
+                    quote!(#rt::ProjectedResidual::new(<#name as #rt::Build>::build(rng), #a, rng)),
+                    quote!((#total + #i * #o)),
+                    quote!((#trainable + #i * #o)),
+                )
+            } else {
+                (
+                    quote!(#rt::Residual<#name, #i>),
+                    quote!(#rt::Residual::new(<#name as #rt::Build>::build(rng), #a)),
+                    total,
+                    trainable,
+                )
+            }
+        }
+        Kind::Network(path) => (
+            quote!(#path),
+            quote!(<#path as #rt::Build>::build(rng)),
+            quote!(<#path as #rt::Network>::PARAMS),
+            quote!(<#path as #rt::Network>::TRAINABLE_PARAMS),
+        ),
+    }
+}
+
+/// Checks the macro cannot do itself, left to rustc at the user's tokens: a sub-network's
+/// input width, and the width of a residual block that contains one.
+fn width_checks(l: &Checked) -> TokenStream {
+    let rt = rt();
+    let span = l.first;
+    match &l.kind {
+        Kind::Network(path) => {
+            let have = width(&l.input);
+            quote_spanned! {span=>
+                const _: () = {
+                    let _: [(); #have] = [(); <#path as #rt::Layer>::IN];
+                };
+            }
+        }
+        Kind::Residual { project: false, body, .. } if !matches!(body.output(), Width::Known(_)) => {
+            let have = width(&l.input);
+            let got = width(&body.output());
+            quote_spanned! {span=>
+                const _: () = {
+                    let _: [(); #have] = [(); #got];
+                };
+            }
+        }
+        _ => TokenStream::new(),
+    }
+}
+
+fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut TokenStream) {
+    let rt = rt();
+    let name = &model.name;
+    let mut bodies = Vec::new();
+    let (mut fields, mut tys, mut ctors, mut totals, mut trainables, mut checks) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for l in &model.layers {
+        let (ty, ctor, total, trainable) = layer_parts(l, &mut bodies);
+        fields.push(&l.field);
+        tys.push(ty);
+        ctors.push(ctor);
+        totals.push(total);
+        trainables.push(trainable);
+        checks.push(width_checks(l));
+    }
+    let input = width(&model.input);
+    let output = width(&model.output());
+    let last = fields.last().expect("checked networks have a layer");
+    let first = fields[0];
+
+    // A sub-network's input batch is cast to its own input type: the width check above
+    // guarantees the two are the same type, and rustc then reports one clear error, not a cascade.
+    let is_net: Vec<bool> = model.layers.iter().map(|l| matches!(l.kind, Kind::Network(_))).collect();
+    let input_of = |k: usize| -> TokenStream {
+        let x = if k == 0 {
+            quote!(x)
+        } else {
+            let prev = fields[k - 1];
+            quote!(self.#prev.output())
+        };
+        if is_net[k] {
+            quote!(#rt::same_width(#x))
+        } else {
+            x
+        }
+    };
+    let n = model.layers.len();
+    let forward: Vec<TokenStream> = (0..n)
+        .map(|k| {
+            let f = fields[k];
+            let x = input_of(k);
+            quote!(#rt::Layer::forward(&mut self.#f, #x, ctx);)
+        })
+        .collect();
+    let backward: Vec<TokenStream> = (0..n)
+        .rev()
+        .map(|k| {
+            let f = fields[k];
+            let x = input_of(k);
+            let dy = if k + 1 == n {
+                quote!(dy)
+            } else {
+                let next = fields[k + 1];
+                if is_net[k + 1] {
+                    quote!(#rt::same_width(#rt::Layer::input_grad(&self.#next)))
+                } else {
+                    quote!(#rt::Layer::input_grad(&self.#next))
+                }
+            };
+            let input_grad = if k == 0 { quote!(how.input_grad) } else { quote!(true) };
+            let fused = if k + 1 == n { quote!(how.fused_output) } else { quote!(false) };
+            quote! {
+                #rt::Layer::backward(&mut self.#f, #x, #dy, #rt::Backward { input_grad: #input_grad, fused_output: #fused });
+            }
+        })
+        .collect();
+    let visits: Vec<TokenStream> = model
+        .layers
+        .iter()
+        .filter(|l| l.kind.has_tensors())
+        .map(|l| {
+            let f = &l.field;
+            let key = f.to_string();
+            quote! {
+                v.enter(#key);
+                #rt::Layer::visit(&mut self.#f, v);
+                v.leave();
+            }
+        })
+        .collect();
+
+    let mut rows = Vec::new();
+    if let Some(kind) = &model.input_kind {
+        let name = if kind.starts_with("flatten") { "flatten" } else { "input" };
+        rows.push(quote!(#rt::Row { name: #name, kind: #kind, out: #input, params: 0 }));
+    }
+    for (l, total) in model.layers.iter().zip(&totals) {
+        let key = l.field.to_string();
+        let kind = &l.summary;
+        let w = width(&l.output);
+        rows.push(quote!(#rt::Row { name: #key, kind: #kind, out: #w, params: #total }));
+    }
+
+    let name_str = name.to_string();
+    let has_docs = model.attrs.iter().any(|a| a.path().is_ident("doc"));
+    let attrs = &model.attrs;
+    let doc = if top && !has_docs {
+        let layers = model.layers.iter().map(|l| l.summary.as_str()).collect::<Vec<_>>().join("; ");
+        let text = format!(" A network from `network!`: {layers}.");
+        quote!(#[doc = #text])
+    } else if !top {
+        quote!(#[doc(hidden)])
+    } else {
+        TokenStream::new()
+    };
+    let span = Span::call_site();
+    out.extend(bodies);
+    out.extend(quote_spanned! {span=>
+        #(#attrs)*
+        #doc
+        #[derive(Clone, Debug)]
+        #vis struct #name {
+            #( #[allow(missing_docs)] pub #fields: #tys, )*
+        }
+
+        #(#checks)*
+
+        impl #name {
+            /// Builds the network, drawing initial weights from `rng` layer by layer.
+            pub fn new(rng: &mut #rt::Rng) -> Self {
+                #name { #( #fields: #ctors, )* }
+            }
+
+            /// Builds the network from a seed: the same seed gives the same weights.
+            pub fn seeded(seed: u64) -> Self {
+                Self::new(&mut #rt::seeded(seed))
+            }
+
+            /// Runs the network in inference mode on `x` and returns its output.
+            pub fn predict(&mut self, x: &#rt::Batch<#input>) -> &#rt::Batch<#output> {
+                let mut ctx = #rt::Context::infer();
+                #rt::Layer::forward(self, x, &mut ctx);
+                #rt::Layer::output(self)
+            }
+
+            /// A Keras-like table of the layers and their parameter counts.
+            pub fn summary() -> #rt::Summary {
+                #rt::Summary::of::<Self>()
+            }
+        }
+
+        impl #rt::Layer for #name {
+            const IN: usize = #input;
+            const OUT: usize = #output;
+            type Input = #rt::Batch<#input>;
+            type Output = #rt::Batch<#output>;
+
+            fn forward(&mut self, x: &Self::Input, ctx: &mut #rt::Context) {
+                #(#forward)*
+            }
+
+            fn output(&self) -> &Self::Output {
+                #rt::Layer::output(&self.#last)
+            }
+
+            fn backward(&mut self, x: &Self::Input, dy: &Self::Output, how: #rt::Backward) {
+                #(#backward)*
+            }
+
+            fn input_grad(&self) -> &Self::Input {
+                #rt::Layer::input_grad(&self.#first)
+            }
+
+            fn visit(&mut self, v: &mut dyn #rt::Visitor) {
+                #(#visits)*
+            }
+
+            fn set_trainable(&mut self, trainable: bool) {
+                #( #rt::Layer::set_trainable(&mut self.#fields, trainable); )*
+            }
+
+            fn output_activation(&self) -> ::core::option::Option<#rt::Activation> {
+                #rt::Layer::output_activation(&self.#last)
+            }
+        }
+
+        impl #rt::Build for #name {
+            fn build(rng: &mut #rt::Rng) -> Self {
+                Self::new(rng)
+            }
+        }
+
+        impl #rt::Network for #name {
+            const NAME: &'static str = #name_str;
+            const PARAMS: usize = 0 #( + #totals )*;
+            const TRAINABLE_PARAMS: usize = 0 #( + #trainables )*;
+            const ROWS: &'static [#rt::Row] = &[ #(#rows),* ];
+        }
+    });
+}
+
+/// What is emitted for a network with errors: its name and the methods users call, so the
+/// user sees the real errors and not a cascade of "cannot find type".
+pub fn stub(name: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
+    let rt = rt();
+    quote! {
+        #vis struct #name;
+        impl #name {
+            #[allow(dead_code, unused_variables)]
+            pub fn new(rng: &mut #rt::Rng) -> Self { #name }
+            #[allow(dead_code, unused_variables)]
+            pub fn seeded(seed: u64) -> Self { #name }
+        }
+    }
+}

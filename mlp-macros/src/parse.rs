@@ -1,0 +1,183 @@
+//! Tokens to the raw syntax of ast.rs. Only the shape of the input is checked here;
+//! what the words mean is check.rs's business, so one build reports every mistake.
+
+use crate::ast::{Head, RawArg, RawArgs, RawInput, RawLayer, RawNetwork, RawValue};
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{parenthesized, Attribute, Ident, Lit, Path, Result, Token, Visibility};
+
+impl Parse for RawInput {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let mut networks = Vec::new();
+        while !input.is_empty() {
+            networks.push(input.parse()?);
+            // Several networks may share one invocation; a `;` between them is optional.
+            let _ = input.parse::<Option<Token![;]>>()?;
+        }
+        if networks.is_empty() {
+            return Err(input.error("expected a network: `network! { pub Name< input(4); dense(2) > }`"));
+        }
+        Ok(RawInput { networks })
+    }
+}
+
+impl Parse for RawNetwork {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let name: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected the network's name, as in `pub Name< ... >`"))?;
+        input.parse::<Token![<]>().map_err(|e| {
+            syn::Error::new(e.span(), "expected `<` after the network's name: `Name< layer; layer; ... >`")
+        })?;
+        let layers = parse_layers(input)?;
+        let close = input.parse::<Token![>]>()?.span;
+        Ok(RawNetwork { attrs, vis, name, layers, close })
+    }
+}
+
+/// Layers separated by `;` (the last one optional), up to a `>` that is left unconsumed.
+fn parse_layers(input: ParseStream) -> Result<Vec<RawLayer>> {
+    let mut layers = Vec::new();
+    loop {
+        if input.peek(Token![>]) {
+            return Ok(layers);
+        }
+        if input.is_empty() {
+            return Err(input.error("expected `>` to close the layer list"));
+        }
+        layers.push(input.parse()?);
+        if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+        } else if !input.peek(Token![>]) {
+            return Err(input.error("expected `;` between layers, or `>` to end the list"));
+        }
+    }
+}
+
+impl Parse for RawLayer {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let first = input.span();
+        let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        if input.peek(Token![;]) || input.peek(Token![>]) {
+            return Err(input.error("expected a layer, such as `dense(10)`"));
+        }
+        let path = Path::parse_mod_style(input).map_err(|e| {
+            syn::Error::new(e.span(), "expected a layer, such as `dense(10)` or a network type")
+        })?;
+        let mut last = path.span();
+        let head = match path.get_ident() {
+            Some(ident) if ident.to_string().starts_with(|c: char| c.is_ascii_lowercase()) => {
+                Head::Keyword(ident.clone())
+            }
+            _ => Head::Network(path),
+        };
+        let args = if input.peek(syn::token::Paren) {
+            let args: RawArgs = parse_args(input)?;
+            last = args.span;
+            Some(args)
+        } else {
+            None
+        };
+        let block = if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            let layers = parse_layers(input)?;
+            last = input.parse::<Token![>]>()?.span;
+            Some(layers)
+        } else {
+            None
+        };
+        Ok(RawLayer { name, head, args, block, first, last })
+    }
+}
+
+fn parse_args(input: ParseStream) -> Result<RawArgs> {
+    let content;
+    let paren = parenthesized!(content in input);
+    let mut args = Vec::new();
+    while !content.is_empty() {
+        args.push(content.parse()?);
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok(RawArgs { args, span: paren.span.join() })
+}
+
+impl Parse for RawArg {
+    fn parse(input: ParseStream) -> Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Ok(RawArg::Named(name, input.parse()?))
+        } else {
+            Ok(RawArg::Positional(input.parse()?))
+        }
+    }
+}
+
+impl Parse for RawValue {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let span = input.span();
+        let negative = input.peek(Token![-]);
+        if negative {
+            input.parse::<Token![-]>()?;
+        }
+        if input.peek(Lit) && !input.peek(syn::LitBool) {
+            let lit: Lit = input.parse()?;
+            let sign = if negative { -1.0 } else { 1.0 };
+            let text = format!("{}{}", if negative { "-" } else { "" }, lit_text(&lit));
+            let number = |value: f64, int: Option<u64>| RawValue::Number {
+                value: sign * value,
+                int: if negative { None } else { int },
+                text: text.clone(),
+                span: join(span, lit.span()),
+            };
+            return Ok(match &lit {
+                Lit::Int(i) => match i.base10_parse::<u64>() {
+                    Ok(v) => number(v as f64, Some(v)),
+                    Err(_) => RawValue::Other { text, span: lit.span() },
+                },
+                Lit::Float(f) => match f.base10_parse::<f64>() {
+                    Ok(v) => number(v, None),
+                    Err(_) => RawValue::Other { text, span: lit.span() },
+                },
+                _ => RawValue::Other { text, span: lit.span() },
+            });
+        }
+        if !negative && input.peek(Ident::peek_any) {
+            // `true` and `false` arrive as identifiers too.
+            let ident: Ident = input.call(Ident::parse_any)?;
+            let args = if input.peek(syn::token::Paren) { Some(parse_args(input)?) } else { None };
+            return Ok(RawValue::Word { ident, args });
+        }
+        // Anything else up to the next `,` is kept as text for the error message.
+        let mut text = String::from(if negative { "-" } else { "" });
+        let mut last = span;
+        while !input.is_empty() && !input.peek(Token![,]) {
+            let tt: proc_macro2::TokenTree = input.parse()?;
+            last = tt.span();
+            text.push_str(&tt.to_string());
+        }
+        Ok(RawValue::Other { text, span: join(span, last) })
+    }
+}
+
+fn lit_text(lit: &Lit) -> String {
+    quote::ToTokens::to_token_stream(lit).to_string()
+}
+
+/// The span from `a` to `b` where the compiler supports it (nightly), else `a`.
+fn join(a: Span, b: Span) -> Span {
+    a.join(b).unwrap_or(a)
+}

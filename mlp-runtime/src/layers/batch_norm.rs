@@ -1,0 +1,189 @@
+//! `batch_norm`: batch statistics in training, moving averages at inference.
+
+use crate::batch::Batch;
+use crate::layer::{Backward, Context, Layer, Param, Visitor};
+
+/// Batch normalization over each feature, with Keras' defaults (momentum 0.99,
+/// epsilon 1e-3) and Keras' update of the moving statistics
+/// (`moving = momentum * moving + (1 - momentum) * batch`, biased batch variance).
+///
+/// A frozen batch norm (`set_trainable(false)`) runs in inference mode even while
+/// training, as in Keras 3.
+///
+/// ```
+/// use mlp::prelude::*;
+/// let mut bn = BatchNorm::<2>::new(0.99, 1e-3);
+/// let x = Batch::from_samples(&[1.0, 10.0, 3.0, 30.0]).unwrap();
+/// bn.forward(&x, &mut Context::train(0));
+/// let y = bn.output().as_slice();
+/// assert!((y[0] + 1.0).abs() < 1e-3 && (y[2] - 1.0).abs() < 1e-3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BatchNorm<const N: usize> {
+    momentum: f32,
+    epsilon: f32,
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    gamma_grad: Vec<f32>,
+    beta_grad: Vec<f32>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+    trainable: bool,
+    // Per-feature scratch of the last forward pass.
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    used_batch_stats: bool,
+    sum_dy: Vec<f32>,
+    sum_dy_xhat: Vec<f32>,
+    xhat: Batch<N>,
+    out: Batch<N>,
+    dx: Batch<N>,
+}
+
+impl<const N: usize> BatchNorm<N> {
+    const SHAPE: [usize; 1] = [N];
+
+    /// A batch norm with gamma 1, beta 0, moving mean 0 and moving variance 1.
+    pub fn new(momentum: f32, epsilon: f32) -> Self {
+        BatchNorm {
+            momentum,
+            epsilon,
+            gamma: vec![1.0; N],
+            beta: vec![0.0; N],
+            gamma_grad: vec![0.0; N],
+            beta_grad: vec![0.0; N],
+            running_mean: vec![0.0; N],
+            running_var: vec![1.0; N],
+            trainable: true,
+            mean: vec![0.0; N],
+            inv_std: vec![0.0; N],
+            used_batch_stats: false,
+            sum_dy: vec![0.0; N],
+            sum_dy_xhat: vec![0.0; N],
+            xhat: Batch::zeros(0),
+            out: Batch::zeros(0),
+            dx: Batch::zeros(0),
+        }
+    }
+
+    /// The moving mean used at inference.
+    pub fn running_mean(&self) -> &[f32] {
+        &self.running_mean
+    }
+
+    /// The moving variance used at inference.
+    pub fn running_var(&self) -> &[f32] {
+        &self.running_var
+    }
+}
+
+impl<const N: usize> Layer for BatchNorm<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+    type Input = Batch<N>;
+    type Output = Batch<N>;
+
+    fn forward(&mut self, x: &Batch<N>, ctx: &mut Context) {
+        let n = x.len();
+        self.used_batch_stats = ctx.training() && self.trainable && n > 0;
+        if self.used_batch_stats {
+            self.mean.fill(0.0);
+            for s in x.as_slice().chunks_exact(N) {
+                self.mean.iter_mut().zip(s).for_each(|(m, v)| *m += v);
+            }
+            let inv_n = 1.0 / n as f32;
+            self.mean.iter_mut().for_each(|m| *m *= inv_n);
+            // Variance accumulated in inv_std, then inverted in place.
+            self.inv_std.fill(0.0);
+            for s in x.as_slice().chunks_exact(N) {
+                for ((acc, v), m) in self.inv_std.iter_mut().zip(s).zip(&self.mean) {
+                    *acc += (v - m) * (v - m);
+                }
+            }
+            let keep = self.momentum;
+            for j in 0..N {
+                let var = self.inv_std[j] * inv_n;
+                self.running_mean[j] = keep * self.running_mean[j] + (1.0 - keep) * self.mean[j];
+                self.running_var[j] = keep * self.running_var[j] + (1.0 - keep) * var;
+                self.inv_std[j] = 1.0 / (var + self.epsilon).sqrt();
+            }
+        } else {
+            self.mean.copy_from_slice(&self.running_mean);
+            for (s, v) in self.inv_std.iter_mut().zip(&self.running_var) {
+                *s = 1.0 / (v + self.epsilon).sqrt();
+            }
+        }
+        self.xhat.set_len(n);
+        self.out.set_len(n);
+        let xs = x.as_slice().chunks_exact(N);
+        let hats = self.xhat.as_mut_slice().chunks_exact_mut(N);
+        let outs = self.out.as_mut_slice().chunks_exact_mut(N);
+        for ((s, h), o) in xs.zip(hats).zip(outs) {
+            for j in 0..N {
+                h[j] = (s[j] - self.mean[j]) * self.inv_std[j];
+                o[j] = self.gamma[j] * h[j] + self.beta[j];
+            }
+        }
+    }
+
+    fn output(&self) -> &Batch<N> {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Batch<N>, dy: &Batch<N>, how: Backward) {
+        let n = x.len();
+        // Batch sums of dy and dy * xhat: the parameter gradients, and the two terms the
+        // input gradient subtracts when the batch statistics depended on x.
+        self.sum_dy.fill(0.0);
+        self.sum_dy_xhat.fill(0.0);
+        for (g, h) in dy.as_slice().chunks_exact(N).zip(self.xhat.as_slice().chunks_exact(N)) {
+            for j in 0..N {
+                self.sum_dy[j] += g[j];
+                self.sum_dy_xhat[j] += g[j] * h[j];
+            }
+        }
+        if self.trainable {
+            self.gamma_grad.iter_mut().zip(&self.sum_dy_xhat).for_each(|(a, b)| *a += b);
+            self.beta_grad.iter_mut().zip(&self.sum_dy).for_each(|(a, b)| *a += b);
+        }
+        if !how.input_grad {
+            return;
+        }
+        self.dx.set_len(n);
+        let rows = dy.as_slice().chunks_exact(N).zip(self.xhat.as_slice().chunks_exact(N));
+        let inv_n = 1.0 / n.max(1) as f32;
+        for ((g, h), d) in rows.zip(self.dx.as_mut_slice().chunks_exact_mut(N)) {
+            for j in 0..N {
+                let scale = self.gamma[j] * self.inv_std[j];
+                d[j] = if self.used_batch_stats {
+                    scale * (g[j] - inv_n * (self.sum_dy[j] + h[j] * self.sum_dy_xhat[j]))
+                } else {
+                    scale * g[j]
+                };
+            }
+        }
+    }
+
+    fn input_grad(&self) -> &Batch<N> {
+        &self.dx
+    }
+
+    fn visit(&mut self, v: &mut dyn Visitor) {
+        let trainable = self.trainable;
+        let shape = &Self::SHAPE;
+        v.param(
+            "weight",
+            Param { value: &mut self.gamma, grad: &mut self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+        v.param(
+            "bias",
+            Param { value: &mut self.beta, grad: &mut self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+        v.buffer("running_mean", &mut self.running_mean, shape);
+        v.buffer("running_var", &mut self.running_var, shape);
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+}

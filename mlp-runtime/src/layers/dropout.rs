@@ -1,0 +1,78 @@
+//! `dropout(p)`: inverted dropout in training, the identity at inference.
+
+use crate::activation::Activation;
+use crate::batch::Batch;
+use crate::layer::{Backward, Context, Layer, Visitor};
+use rand::Rng as _;
+
+/// Zeroes each input with probability `rate` in training and scales the rest by
+/// `1 / (1 - rate)`, so inference needs no rescaling (Keras' and PyTorch's convention).
+/// Masks come from the [`Context`]'s generator, so runs are reproducible.
+#[derive(Clone, Debug)]
+pub struct Dropout<const N: usize> {
+    rate: f32,
+    mask: Vec<f32>,
+    active: bool,
+    out: Batch<N>,
+    dx: Batch<N>,
+}
+
+impl<const N: usize> Dropout<N> {
+    /// Dropout with the given rate, `0 <= rate < 1` (the macro checks literals).
+    pub fn new(rate: f32) -> Self {
+        Dropout { rate, mask: Vec::new(), active: false, out: Batch::zeros(0), dx: Batch::zeros(0) }
+    }
+
+    /// The drop probability.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+}
+
+impl<const N: usize> Layer for Dropout<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+    type Input = Batch<N>;
+    type Output = Batch<N>;
+
+    fn forward(&mut self, x: &Batch<N>, ctx: &mut Context) {
+        self.out.copy_from(x);
+        self.active = (ctx.training() || ctx.mc_dropout) && self.rate > 0.0;
+        if !self.active {
+            return;
+        }
+        let scale = 1.0 / (1.0 - self.rate);
+        let len = x.as_slice().len();
+        self.mask.resize(len, 0.0);
+        for (m, y) in self.mask.iter_mut().zip(self.out.as_mut_slice()) {
+            *m = if ctx.rng.random::<f32>() < self.rate { 0.0 } else { scale };
+            *y *= *m;
+        }
+    }
+
+    fn output(&self) -> &Batch<N> {
+        &self.out
+    }
+
+    fn backward(&mut self, _x: &Batch<N>, dy: &Batch<N>, how: Backward) {
+        if !how.input_grad {
+            return;
+        }
+        self.dx.copy_from(dy);
+        if self.active {
+            self.dx.as_mut_slice().iter_mut().zip(&self.mask).for_each(|(d, m)| *d *= m);
+        }
+    }
+
+    fn input_grad(&self) -> &Batch<N> {
+        &self.dx
+    }
+
+    fn visit(&mut self, _v: &mut dyn Visitor) {}
+
+    fn set_trainable(&mut self, _trainable: bool) {}
+
+    fn output_activation(&self) -> Option<Activation> {
+        None
+    }
+}

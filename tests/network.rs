@@ -1,0 +1,207 @@
+//! Generated networks: counts, names, forward passes and gradients of whole chains.
+
+use mlp::gradcheck::{check, Tolerance};
+use mlp::prelude::*;
+use rand::Rng as _;
+
+network! { pub Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) > }
+
+network! {
+    /// The tutorial's batch-norm model.
+    pub WithBatchNorm<
+        flatten(28, 28);
+        batch_norm;
+        dense(300, relu);
+        batch_norm;
+        hidden: dense(100, relu);
+        dropout(0.2);
+        residual(relu)<dense(100, relu); batch_norm; dense(100); batch_norm>;
+        dense(10, softmax);
+    >
+}
+
+network! { Small< input(5); dense(6, tanh); batch_norm; dense(6, elu); residual(relu)< dense(6, gelu); layer_norm; dense(6) >;
+residual(project, swish)< dense(4, selu); residual< dense(4, sigmoid) > >; dense(3, softmax) > }
+
+// tanh, not relu: a unit that relu kills for most of a tiny batch makes batch norm divide by
+// a near-zero deviation, too curved for finite differences to follow.
+network! { Trunk< input(5); dense(8, tanh); batch_norm > }
+network! { Head< features: Trunk; dense(3, softmax) > }
+network! { Middle< input(7); dense(5, tanh); Trunk; dense(2) > }
+
+fn input<const N: usize>(n: usize, seed: u64) -> Batch<N> {
+    let mut rng = mlp::rng::seeded(seed);
+    let v: Vec<f32> = (0..n * N).map(|_| rng.random_range(-1.5..1.5)).collect();
+    Batch::from_samples(&v).unwrap()
+}
+
+#[test]
+fn the_plain_model_counts_like_keras() {
+    assert_eq!(Plain::PARAMS, 266_610);
+    assert_eq!(Plain::TRAINABLE_PARAMS, 266_610);
+    assert_eq!((Plain::IN, Plain::OUT), (784, 10));
+    let s = Plain::summary().to_string();
+    assert!(s.contains("Total params: 266,610"), "{s}");
+    assert!(s.contains("dense(300, relu)"), "{s}");
+}
+
+#[test]
+fn batch_norm_statistics_count_as_non_trainable() {
+    // Keras: BN(784) 3,136 (1,568 non-trainable), BN(300) 1,200 (600), the residual's two
+    // BN(100) 400 (200) each.
+    let dense = 784 * 300 + 300 + 300 * 100 + 100 + 2 * (100 * 100 + 100) + 100 * 10 + 10;
+    let bn = 4 * (784 + 300 + 100 + 100);
+    assert_eq!(WithBatchNorm::PARAMS, dense + bn);
+    assert_eq!(WithBatchNorm::TRAINABLE_PARAMS, dense + bn / 2);
+    let rows: Vec<&str> = WithBatchNorm::ROWS.iter().map(|r| r.name).collect();
+    assert_eq!(
+        rows,
+        [
+            "flatten",
+            "batch_norm_0",
+            "dense_0",
+            "batch_norm_1",
+            "hidden",
+            "dropout_0",
+            "residual_0",
+            "dense_2"
+        ]
+    );
+}
+
+#[test]
+fn softmax_output_is_a_distribution_even_for_huge_logits() {
+    let mut net = Plain::seeded(1);
+    let x = input::<784>(3, 2);
+    let y = net.predict(&x);
+    for i in 0..3 {
+        let s: f32 = y.sample(i).iter().sum();
+        assert!((s - 1.0).abs() < 1e-5, "{s}");
+    }
+    let mut x = x;
+    x.as_mut_slice().iter_mut().for_each(|v| *v *= 1e4);
+    let y = net.predict(&x);
+    assert!(y.as_slice().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn same_seed_same_weights_other_seed_other_weights() {
+    let w = |seed| {
+        let mut net = Plain::seeded(seed);
+        mlp::gradcheck::collect(&mut net, |p| p.value.to_vec())
+    };
+    assert_eq!(w(42), w(42));
+    assert_ne!(w(42), w(43));
+}
+
+#[test]
+fn tensor_names_follow_the_scheme() {
+    let mut names = Vec::new();
+    mlp::tensors::for_each_tensor(&mut WithBatchNorm::seeded(0), |n, t| {
+        names.push(format!("{n}{:?}", t.shape()))
+    });
+    assert_eq!(
+        names,
+        [
+            "batch_norm_0.weight[784]",
+            "batch_norm_0.bias[784]",
+            "batch_norm_0.running_mean[784]",
+            "batch_norm_0.running_var[784]",
+            "dense_0.weight[300, 784]",
+            "dense_0.bias[300]",
+            "batch_norm_1.weight[300]",
+            "batch_norm_1.bias[300]",
+            "batch_norm_1.running_mean[300]",
+            "batch_norm_1.running_var[300]",
+            "hidden.weight[100, 300]",
+            "hidden.bias[100]",
+            "residual_0.dense_0.weight[100, 100]",
+            "residual_0.dense_0.bias[100]",
+            "residual_0.batch_norm_0.weight[100]",
+            "residual_0.batch_norm_0.bias[100]",
+            "residual_0.batch_norm_0.running_mean[100]",
+            "residual_0.batch_norm_0.running_var[100]",
+            "residual_0.dense_1.weight[100, 100]",
+            "residual_0.dense_1.bias[100]",
+            "residual_0.batch_norm_1.weight[100]",
+            "residual_0.batch_norm_1.bias[100]",
+            "residual_0.batch_norm_1.running_mean[100]",
+            "residual_0.batch_norm_1.running_var[100]",
+            "dense_2.weight[10, 100]",
+            "dense_2.bias[10]",
+        ]
+    );
+    let mut names = Vec::new();
+    mlp::tensors::for_each_tensor(&mut Head::seeded(0), |n, _| names.push(n.to_string()));
+    assert_eq!(names[0], "features.dense_0.weight");
+    let mut names = Vec::new();
+    mlp::tensors::for_each_tensor(&mut Small::seeded(0), |n, _| names.push(n.to_string()));
+    assert!(names.contains(&"residual_1.projection.weight".to_string()), "{names:?}");
+    assert!(names.contains(&"residual_1.residual_0.dense_0.bias".to_string()), "{names:?}");
+}
+
+#[test]
+fn whole_networks_backward_matches_finite_differences() {
+    // Batch norm over a small batch is curved enough that a larger step misleads.
+    let tol = Tolerance { eps: 3e-3, atol: 3e-3, rtol: 3e-2 };
+    check(&mut Small::seeded(3), &input::<5>(4, 3), Mode::Train, tol, 20).unwrap();
+    check(&mut Small::seeded(3), &input::<5>(4, 3), Mode::Infer, tol, 20).unwrap();
+    check(&mut Head::seeded(4), &input::<5>(4, 4), Mode::Train, tol, 20).unwrap();
+    check(&mut Middle::seeded(5), &input::<7>(4, 5), Mode::Train, tol, 20).unwrap();
+}
+
+#[test]
+fn nets_nest_and_sub_network_widths_come_from_their_types() {
+    assert_eq!((Head::IN, Head::OUT), (5, 3));
+    assert_eq!(Head::PARAMS, Trunk::PARAMS + 8 * 3 + 3);
+    assert_eq!((Middle::IN, Middle::OUT), (7, 2));
+    let mut head = Head::seeded(0);
+    assert_eq!(head.predict(&input::<5>(2, 0)).len(), 2);
+}
+
+#[test]
+fn batch_norm_infers_with_moving_statistics() {
+    network! { Bn< input(2); batch_norm(momentum = 0.5, epsilon = 0.001) > }
+    let mut net = Bn::seeded(0);
+    let x = Batch::<2>::from_samples(&[1.0, 10.0, 3.0, 30.0]).unwrap();
+    net.forward(&x, &mut Context::train(0));
+    // moving mean = 0.5 * 0 + 0.5 * batch mean; moving var = 0.5 * 1 + 0.5 * batch var.
+    let (m, v) = ([1.0f32, 10.0], [1.0f32 * 0.5 + 0.5, 0.5 + 0.5 * 100.0]);
+    let y = net.predict(&x).clone();
+    for j in 0..2 {
+        let want = (x.sample(0)[j] - m[j]) / (v[j] + 1e-3).sqrt();
+        assert!((y.sample(0)[j] - want).abs() < 1e-5, "{} vs {want}", y.sample(0)[j]);
+    }
+}
+
+#[test]
+fn dropout_keeps_the_expected_fraction_and_scale() {
+    network! { Drop< input(1000); dropout(0.3) > }
+    let mut net = Drop::seeded(0);
+    let x = Batch::<1000>::from_samples(&vec![1.0; 10_000]).unwrap();
+    net.forward(&x, &mut Context::train(5));
+    let y = net.output().as_slice();
+    let kept = y.iter().filter(|v| **v != 0.0).count() as f32 / y.len() as f32;
+    assert!((kept - 0.7).abs() < 0.02, "kept {kept}");
+    assert!(y.iter().all(|v| *v == 0.0 || (*v - 1.0 / 0.7).abs() < 1e-6));
+    assert_eq!(net.predict(&x).as_slice(), x.as_slice(), "identity at inference");
+}
+
+#[test]
+fn a_784_300_layer_trains_on_a_small_stack() {
+    // Weights live on the heap: a 2 MiB thread (a debug test thread's size) is enough.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let mut net = Plain::seeded(0);
+            let x = input::<784>(32, 1);
+            net.forward(&x, &mut Context::train(0));
+            let dy = Batch::<10>::from_samples(&vec![0.1; 320]).unwrap();
+            net.backward(&x, &dy, Backward::FULL);
+            net.input_grad().len()
+        })
+        .unwrap()
+        .join()
+        .map(|n| assert_eq!(n, 32))
+        .unwrap();
+}
