@@ -1,4 +1,33 @@
 //! The one matrix-product function every layer calls, so the kernel can be swapped here.
+//!
+//! Products run on matrixmultiply's single-threaded kernel. With [`set_threads`] above 1,
+//! a product large enough to pay for it is split by columns of the result across a rayon
+//! pool of that size: the halves are independent, so results do not depend on the count.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+
+/// Below this many multiply-adds a product stays on one thread: the hand-off costs more.
+const PARALLEL_MIN: usize = 4_000_000;
+
+/// Uses up to `threads` threads for large products (1, the default, keeps everything on
+/// the calling thread). The pool is built on first use; later calls may lower the count
+/// but not raise it above the first.
+pub fn set_threads(threads: usize) {
+    THREADS.store(threads.max(1), Ordering::Relaxed);
+}
+
+/// The thread count in use.
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(threads()).build().ok()).as_ref()
+}
 
 /// A read-only matrix operand: a slice with row and column strides.
 #[derive(Clone, Copy)]
@@ -29,14 +58,30 @@ pub fn gemm(m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat, beta: f32,
     if m == 0 || n == 0 {
         return;
     }
-    debug_assert!(c.len() >= m * n);
-    debug_assert!(k == 0 || a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs);
-    debug_assert!(k == 0 || b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs);
+    // Checked always: the kernel below reads through raw pointers.
+    assert!(c.len() >= m * n, "gemm: C too short");
+    assert!(k == 0 || a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "gemm: A too short");
+    assert!(k == 0 || b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "gemm: B too short");
     if m * n * k <= SMALL {
         return small_gemm(m, k, n, alpha, a, b, beta, c);
     }
-    // SAFETY: the asserts above (checked in debug builds, guaranteed by the callers'
-    // shapes) keep every index inside the slices; `c` does not alias `a` or `b`.
+    if n >= 2 && m * n * k >= PARALLEL_MIN && threads() > 1 {
+        if let Some(pool) = pool() {
+            // Columns [0, h) and [h, n) of C are independent products.
+            let h = n / 2;
+            let (c0, c1) = c.split_at_mut(h * m);
+            let b1 = Mat { data: &b.data[h * b.cs..], rs: b.rs, cs: b.cs };
+            pool.join(|| gemm_one(m, k, h, alpha, a, b, beta, c0), || gemm_one(m, k, n - h, alpha, a, b1, beta, c1));
+            return;
+        }
+    }
+    gemm_one(m, k, n, alpha, a, b, beta, c)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_one(m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
+    // SAFETY: the asserts in `gemm` keep every index inside the slices (a split keeps
+    // them too); `c` is a unique borrow, so it does not alias `a` or `b`.
     unsafe {
         matrixmultiply::sgemm(
             m,

@@ -146,6 +146,11 @@ pub trait Network: Layer + Build {
     const TRAINABLE_PARAMS: usize;
     /// One row per top-level layer: (name, kind, output width, parameters).
     const ROWS: &'static [crate::summary::Row];
+
+    /// A Keras-like table of the layers and their parameter counts.
+    fn summary() -> crate::summary::Summary {
+        crate::summary::Summary::of::<Self>()
+    }
 }
 
 /// A layer whose input is `Batch<I>` and output `Batch<O>`: the bound generic code uses.

@@ -1,0 +1,66 @@
+//! Callbacks `fit` calls around epochs, like Keras': early stopping, learning-rate
+//! scheduling, reduce-on-plateau, CSV logging and checkpoints.
+
+mod csv_logger;
+mod early_stopping;
+mod lr_scheduler;
+mod plateau;
+
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use lr_scheduler::LearningRateScheduler;
+pub use plateau::ReduceLrOnPlateauCallback;
+
+use super::{EpochLogs, TrainError};
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+
+/// What a callback may look at and change.
+pub struct Control<'a, N> {
+    /// The network being trained.
+    pub net: &'a mut N,
+    /// Its optimizer (a callback may change the learning rate).
+    pub optimizer: &'a mut dyn Optimizer,
+    /// The generator behind shuffling and dropout (a checkpoint saves its state).
+    pub rng: &'a Rng,
+    /// Epochs completed so far.
+    pub epoch: usize,
+    /// Set to stop training after this epoch.
+    pub stop: bool,
+}
+
+/// Hooks called by `fit`. All have empty defaults; an error stops training and is
+/// returned by `fit`.
+pub trait Callback<N> {
+    /// A short name for error messages.
+    fn name(&self) -> &'static str;
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
+    /// Before each epoch (`epoch` is 1-based).
+    fn on_epoch_begin(&mut self, _epoch: usize, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
+    /// After each epoch, with its logs (validation figures included).
+    fn on_epoch_end(&mut self, _logs: &EpochLogs, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
+    /// After the last epoch (also after an early stop).
+    fn on_train_end(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// Reads the monitored value from the logs, or says which keys there are.
+pub(crate) fn monitored(logs: &EpochLogs, key: &str, callback: &'static str) -> Result<f32, TrainError> {
+    logs.get(key).ok_or_else(|| {
+        let keys = logs.values.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ");
+        TrainError::Callback { callback, reason: format!("no `{key}` in the logs; they have {keys}") }
+    })
+}
+
+/// Whether higher is better for a monitored key (accuracies), as Keras' mode "auto" decides.
+pub(crate) fn higher_is_better(key: &str) -> bool {
+    key.contains("acc")
+}

@@ -1,0 +1,57 @@
+//! What can go wrong while training, each error saying where.
+
+use crate::data::DataError;
+
+/// An error from `fit`, `evaluate` or `predict`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// The loss became NaN or infinite (Keras' TerminateOnNaN, always on).
+    #[error("loss is {loss} at epoch {epoch}, batch {batch}; lower the learning rate, clip gradients, or check the data for NaN")]
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// The offending value.
+        loss: f32,
+    },
+    /// The data set does not fit the network.
+    #[error("{what}")]
+    Shape {
+        /// What does not fit.
+        what: String,
+    },
+    /// The targets do not fit the loss.
+    #[error("targets of {set} do not fit the loss `{loss}`: {reason}")]
+    Targets {
+        /// Which data set (`training data`, `validation data`).
+        set: &'static str,
+        /// The loss's name.
+        loss: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Config(String),
+    /// Reading a batch failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A callback could not write its file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A callback failed for another reason.
+    #[error("callback `{callback}`: {reason}")]
+    Callback {
+        /// The callback's name.
+        callback: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
