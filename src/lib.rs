@@ -29,3 +29,8 @@ pub mod prelude {
 pub mod __private {
     pub use mlp_runtime::__private::*;
 }
+
+// The README's examples are doctests, so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,233 @@
+//! fit / evaluate / predict on small synthetic data: learning, determinism, freezing,
+//! penalties, callbacks and errors.
+
+use mlp::gradcheck::collect;
+use mlp::prelude::*;
+use rand::Rng as _;
+
+network! { Blobs< input(4); dense(16, relu); batch_norm; dropout(0.1); dense(3, softmax) > }
+network! { Frozen< input(4); dense(8, tanh); batch_norm; dense(3, softmax) > }
+network! { Penalized< input(4); dense(8, tanh, l2 = 0.01, l1 = 0.001); dense(3, softmax) > }
+
+/// Three Gaussian blobs in 4-D, one per class: learnable, not trivially.
+fn blobs(n: usize, seed: u64) -> Dataset {
+    let mut rng = mlp::rng::seeded(seed);
+    let centers = [[2.0, 0.0, -1.0, 0.5], [-1.0, 2.0, 0.0, -0.5], [0.0, -2.0, 1.5, 0.0]];
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let c = i % 3;
+        for &m in &centers[c] {
+            x.push(m + rng.random_range(-1.2f32..1.2));
+        }
+        y.push(c as u32);
+    }
+    Dataset::classification(x, 4, y).unwrap()
+}
+
+fn quiet<'a, N>() -> Fit<'a, N> {
+    Fit::new().verbose(Verbosity::Silent)
+}
+
+fn weights<N: Layer>(net: &mut N) -> Vec<Vec<f32>> {
+    collect(net, |p| p.value.to_vec())
+}
+
+#[test]
+fn fit_learns_and_reports_history() {
+    let (train, test) = (blobs(600, 1), blobs(300, 2));
+    let mut model = Model::compile(Blobs::seeded(0), Adam::new(0.01), SparseCategoricalCrossentropy::new());
+    let before = model.evaluate(&test).unwrap();
+    let history = model.fit(&train, quiet().epochs(5).validation_split(0.2)).unwrap();
+    assert_eq!(history.epochs.len(), 5);
+    assert_eq!(model.epoch(), 5);
+    let loss = history.series("loss");
+    assert!(loss[4] < loss[0], "{loss:?}");
+    assert_eq!(history.series("val_accuracy").len(), 5);
+    let after = model.evaluate(&test).unwrap();
+    assert!(after.loss() < before.loss());
+    assert!(after.get("accuracy").unwrap() > 0.9, "{after:?}");
+    let probs = model.predict(&test).unwrap();
+    assert_eq!(probs.len(), 300 * 3);
+    let classes = model.predict_classes(&test).unwrap();
+    let correct = classes.iter().zip(test.classes().unwrap()).filter(|(a, b)| **a == **b as usize).count();
+    assert!((correct as f32 / 300.0 - after.get("accuracy").unwrap()).abs() < 1e-6);
+}
+
+#[test]
+fn same_seed_gives_bit_identical_weights() {
+    let train = blobs(300, 3);
+    let run = || {
+        let mut model =
+            Model::compile(Blobs::seeded(7), Sgd::new(0.05).momentum(0.9), SparseCategoricalCrossentropy::new())
+                .seed(11);
+        model.fit(&train, quiet().epochs(3).batch_size(16)).unwrap();
+        weights(&mut model.net)
+    };
+    assert_eq!(run(), run());
+    let mut other = Model::compile(Blobs::seeded(7), Sgd::new(0.05), SparseCategoricalCrossentropy::new()).seed(12);
+    other.fit(&train, quiet().epochs(1)).unwrap();
+    assert_ne!(run(), weights(&mut other.net));
+}
+
+#[test]
+fn frozen_layers_stay_put_and_frozen_batch_norm_infers() {
+    let train = blobs(200, 4);
+    let mut model = Model::compile(Frozen::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new());
+    model.net.dense_0.set_trainable(false);
+    model.net.batch_norm_0.set_trainable(false);
+    let dense_before = model.net.dense_0.weight().to_vec();
+    let stats_before = model.net.batch_norm_0.running_mean().to_vec();
+    let head_before = model.net.dense_1.weight().to_vec();
+    model.fit(&train, quiet().epochs(2)).unwrap();
+    assert_eq!(model.net.dense_0.weight(), &dense_before[..]);
+    assert_eq!(model.net.batch_norm_0.running_mean(), &stats_before[..], "frozen batch norm must not update");
+    assert_ne!(model.net.dense_1.weight(), &head_before[..]);
+    // Unfrozen, it trains again.
+    model.net.set_trainable(true);
+    model.fit(&train, quiet().epochs(1)).unwrap();
+    assert_ne!(model.net.dense_0.weight(), &dense_before[..]);
+}
+
+#[test]
+fn penalties_follow_keras() {
+    let data = blobs(30, 5);
+    let mut model = Model::compile(Penalized::seeded(2), Sgd::new(0.0), SparseCategoricalCrossentropy::new());
+    let w = model.net.dense_0.weight().to_vec();
+    let penalty: f64 = w.iter().map(|w| 0.01 * (*w as f64).powi(2) + 0.001 * (w.abs() as f64)).sum();
+    let with = model.evaluate(&data).unwrap().loss() as f64;
+    // The same weights without the penalty.
+    let data_loss = {
+        let mut m = Model::compile(Penalized::seeded(2), Sgd::new(0.0), SparseCategoricalCrossentropy::new());
+        m.net.dense_0 = m.net.dense_0.clone().with_l1(0.0).with_l2(0.0);
+        m.evaluate(&data).unwrap().loss() as f64
+    };
+    assert!((with - data_loss - penalty).abs() < 1e-4, "{with} vs {data_loss} + {penalty}");
+    // The gradient step includes 2 * l2 * w + l1 * sign(w): with SGD(lr) and no data
+    // gradient difference, the penalized kernel shrinks toward zero faster.
+    let mut a = Model::compile(Penalized::seeded(2), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let mut b = Model::compile(Penalized::seeded(2), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    b.net.dense_0 = b.net.dense_0.clone().with_l1(0.0).with_l2(0.0);
+    a.fit(&data, quiet().epochs(1).batch_size(30).shuffle(false)).unwrap();
+    b.fit(&data, quiet().epochs(1).batch_size(30).shuffle(false)).unwrap();
+    let (wa, wb) = (a.net.dense_0.weight(), b.net.dense_0.weight());
+    for ((wa, wb), w0) in wa.iter().zip(wb).zip(&w) {
+        let want = wb - 0.1 * (2.0 * 0.01 * w0 + 0.001 * w0.signum());
+        assert!((wa - want).abs() < 1e-5, "{wa} vs {want}");
+    }
+}
+
+#[test]
+fn a_nan_loss_stops_with_epoch_and_batch() {
+    let mut data = blobs(100, 6);
+    data.features_mut()[4 * 40] = f32::NAN; // sample 40, in batch 2 without shuffling
+    let mut model = Model::compile(Frozen::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let err = model.fit(&data, quiet().epochs(2).shuffle(false)).unwrap_err();
+    assert!(matches!(err, TrainError::NonFinite { epoch: 1, batch: 2, .. }), "{err}");
+    assert!(err.to_string().contains("epoch 1, batch 2"), "{err}");
+}
+
+#[test]
+fn wrong_data_is_an_error_not_a_panic() {
+    let data = Dataset::classification(vec![0.0; 10], 5, vec![0, 1]).unwrap();
+    let mut model = Model::compile(Frozen::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let err = model.fit(&data, quiet()).unwrap_err();
+    assert!(err.to_string().contains("5 features per sample; the network takes 4"), "{err}");
+    let data = Dataset::classification(vec![0.0; 8], 4, vec![0, 7]).unwrap();
+    let err = model.fit(&data, quiet()).unwrap_err();
+    assert!(matches!(err, TrainError::Targets { .. }), "{err}");
+    assert!(model.fit(&blobs(9, 1), quiet().batch_size(0)).is_err());
+    assert!(model.fit(&blobs(9, 1), quiet().validation_split(1.0)).is_err());
+}
+
+/// Records the weights after every epoch.
+struct Recorder(std::rc::Rc<std::cell::RefCell<Vec<Vec<Vec<f32>>>>>);
+
+impl<N: Layer> Callback<N> for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+    fn on_epoch_end(&mut self, _: &EpochLogs, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        self.0.borrow_mut().push(weights(ctl.net));
+        Ok(())
+    }
+}
+
+#[test]
+fn early_stopping_stops_and_restores_the_best_weights() {
+    let (train, valid) = (blobs(300, 7), blobs(90, 17));
+    // A learning rate this high makes the validation loss jump around.
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(3.0), SparseCategoricalCrossentropy::new());
+    let stop = EarlyStopping::new("val_loss").patience(1).restore_best_weights(true);
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let fit = quiet().epochs(30).validation_data(&valid).callback(stop).callback(Recorder(seen.clone()));
+    let history = model.fit(&train, fit).unwrap();
+    assert!(history.epochs.len() < 30, "ran all epochs");
+    let val = history.series("val_loss");
+    let best = (0..val.len()).min_by(|a, b| val[*a].total_cmp(&val[*b])).unwrap();
+    assert_ne!(best + 1, val.len(), "the last epoch should not be the best here: {val:?}");
+    assert_eq!(weights(&mut model.net), seen.borrow()[best], "best epoch's weights restored");
+}
+
+#[test]
+fn lr_scheduler_and_plateau_change_the_rate() {
+    let train = blobs(60, 8);
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let sched = LearningRateScheduler::new(|epoch, _| 0.1 * 0.5f32.powi(epoch as i32));
+    let h = model.fit(&train, quiet().epochs(3).callback(sched)).unwrap();
+    assert_eq!(h.series("lr"), [0.1, 0.05, 0.025]);
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.0), SparseCategoricalCrossentropy::new());
+    // With lr 0 the loss never improves, so after `patience` epochs the rate is cut.
+    model.optimizer.set_learning_rate(1e-9);
+    let plateau = ReduceLrOnPlateauCallback::new("loss", ReduceLrOnPlateau::new().patience(1).factor(0.5));
+    let h = model.fit(&train, quiet().epochs(4).shuffle(false).callback(plateau)).unwrap();
+    let lr = h.series("lr");
+    assert!(lr[3] < lr[0], "{lr:?}");
+}
+
+#[test]
+fn csv_logger_writes_keras_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.csv");
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    model.fit(&blobs(60, 9), quiet().epochs(2).validation_split(0.25).callback(CsvLogger::new(&path))).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "epoch,loss,accuracy,val_loss,val_accuracy,lr");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].starts_with("1,"));
+}
+
+#[test]
+fn mc_dropout_averages_stochastic_passes() {
+    network! { Mc< input(4); dense(32, relu); dropout(0.5); dense(3, softmax) > }
+    let data = blobs(10, 10);
+    let mut model = Model::compile(Mc::seeded(1), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let plain = model.predict(&data).unwrap();
+    let one = model.predict_mc_dropout(&data, 1).unwrap();
+    let many = model.predict_mc_dropout(&data, 200).unwrap();
+    assert_ne!(plain, one, "dropout must be on");
+    let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>();
+    assert!(dist(&many, &plain) < dist(&one, &plain), "averaging should approach the deterministic output");
+    for s in many.chunks(3) {
+        assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn global_clipnorm_limits_the_step() {
+    let data = blobs(30, 11);
+    let mut model =
+        Model::compile(Frozen::seeded(3), Sgd::new(1.0).global_clipnorm(1e-3), SparseCategoricalCrossentropy::new());
+    let before = weights(&mut model.net);
+    model.fit(&data, quiet().batch_size(30).shuffle(false)).unwrap();
+    let after = weights(&mut model.net);
+    let step: f64 = before
+        .iter()
+        .flatten()
+        .zip(after.iter().flatten())
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(step <= 1.0001e-3, "step {step}");
+    assert!(step > 0.5e-3, "step {step}");
+}
