@@ -11,6 +11,8 @@ pub mod layer;
 pub mod layers;
 pub mod loss;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod rng;
 pub mod summary;
 pub mod tensors;
