@@ -6,6 +6,7 @@ pub mod batch;
 pub mod data;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod kernel;
 pub mod layer;
 pub mod layers;
@@ -28,6 +29,7 @@ pub mod prelude {
     pub use crate::batch::Batch;
     pub use crate::data::prelude::*;
     pub use crate::init::Init;
+    pub use crate::io::prelude::*;
     pub use crate::layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, Visitor};
     pub use crate::layers::*;
     pub use crate::loss::prelude::*;

@@ -1,0 +1,97 @@
+//! Weight files and checkpoints, in safetensors.
+//!
+//! Tensor names and layouts follow PyTorch (see the design notes): `dense_0.weight` is
+//! `[out, in]`, `dense_0.bias` `[out]`; batch norm has `weight` (gamma), `bias` (beta),
+//! `running_mean` and `running_var`; nested names join with `.`
+//! (`features.dense_1.bias`). A file saved here loads in PyTorch with
+//! `safetensors.torch.load_file`, and a PyTorch `state_dict` loads here with a key map
+//! ([`LoadOptions::rename`]).
+//!
+//! - Loading checks every name, dtype and shape before it writes anything: a failed load
+//!   leaves the network as it was, and the error names the file and the tensor.
+//! - Dtypes: F32 is read as is; F16 and BF16 are widened exactly; F64 is rounded to the
+//!   nearest f32 (an F64 beyond f32's range is an error). Integer and other dtypes are
+//!   refused ([`WeightError::Dtype`]); skip such keys by name (PyTorch's
+//!   `num_batches_tracked`).
+//! - Saving writes a temporary file beside the target, syncs it and renames it over the
+//!   target: a failed save leaves any earlier file intact.
+//!
+//! ```
+//! use mlp::prelude::*;
+//! network! { Net< input(4); dense(8, relu); batch_norm; dense(3, softmax) > }
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("model.safetensors");
+//! let mut net = Net::seeded(1);
+//! net.save(&path)?;
+//! let mut other = Net::seeded(2);
+//! other.load(&path)?;
+//! assert_eq!(other.get_tensor("batch_norm_0.running_var"), Some(vec![1.0; 8]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod atomic;
+pub mod checkpoint;
+mod convert;
+mod error;
+mod weights;
+
+use std::path::Path;
+
+pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, RngState, CHECKPOINT_VERSION};
+pub use error::WeightError;
+pub use weights::{
+    get_tensor, load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights,
+    set_tensor, tensor_names, weights_to_bytes, KeyMap, LoadOptions, LoadReport, NamedTensor,
+};
+
+use crate::layer::Layer;
+
+/// The weight-file functions as methods of every layer and network:
+/// `net.save("model.safetensors")?`, `net.load(..)?`.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(2); dense(2) > }
+/// let mut net = Net::seeded(0);
+/// net.set_tensor("dense_0.bias", &[1.0, 2.0])?;
+/// assert_eq!(net.get_tensor("dense_0.bias"), Some(vec![1.0, 2.0]));
+/// assert_eq!(net.tensor_names()[0], ("dense_0.weight".to_string(), vec![2, 2]));
+/// # Ok::<(), WeightError>(())
+/// ```
+pub trait WeightsExt: Layer {
+    /// [`save_weights`]: every tensor to a safetensors file, atomically.
+    fn save(&mut self, path: impl AsRef<Path>) -> Result<(), WeightError> {
+        save_weights(self, path)
+    }
+    /// [`load_weights`]: every tensor from a safetensors file, strictly, all or nothing.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<(), WeightError> {
+        load_weights(self, path)
+    }
+    /// [`load_weights_with`]: renamed, filtered or relaxed loading.
+    fn load_with(
+        &mut self,
+        path: impl AsRef<Path>,
+        opts: &LoadOptions<'_>,
+    ) -> Result<LoadReport, WeightError> {
+        load_weights_with(self, path, opts)
+    }
+    /// [`get_tensor`]: a copy of one tensor by name.
+    fn get_tensor(&mut self, name: &str) -> Option<Vec<f32>> {
+        get_tensor(self, name)
+    }
+    /// [`set_tensor`]: overwrites one tensor by name.
+    fn set_tensor(&mut self, name: &str, values: &[f32]) -> Result<(), WeightError> {
+        set_tensor(self, name, values)
+    }
+    /// [`tensor_names`]: every tensor's name and PyTorch shape.
+    fn tensor_names(&mut self) -> Vec<(String, Vec<usize>)> {
+        tensor_names(self)
+    }
+}
+
+impl<L: Layer + ?Sized> WeightsExt for L {}
+
+/// Re-exports for `mlp::prelude`.
+pub mod prelude {
+    pub use super::{CheckpointState, LoadOptions, LoadReport, RngState, WeightError, WeightsExt};
+}

@@ -1,0 +1,655 @@
+//! Whole networks to and from safetensors files, and single tensors by name.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, View};
+
+use super::convert::{self, ConvertError};
+use super::error::WeightError;
+use crate::layer::Layer;
+use crate::tensors::for_each_tensor;
+
+/// Keys under this prefix hold a checkpoint's optimizer state; weight loading ignores them,
+/// so a checkpoint is also a weight file.
+pub(crate) const OPTIMIZER_PREFIX: &str = "__optimizer.";
+
+/// What `path` is called in messages about an in-memory buffer.
+const BYTES: &str = "<bytes>";
+
+/// A key mapping for [`LoadOptions::map`]: file key in, network name out (`None` ignores the key).
+pub type KeyMap<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// A tensor read from a file by [`read_tensors`]: name, shape, row-major values.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+/// How [`load_weights_with`] maps a file's tensor names to the network's.
+///
+/// Each key of the file goes through these steps, in order:
+/// 1. keys under `__optimizer.` (a checkpoint's optimizer state) are ignored;
+/// 2. keys matched by [`skip`](LoadOptions::skip) are ignored;
+/// 3. with a [`prefix`](LoadOptions::prefix), keys not under it are ignored and the prefix is
+///    stripped from the others;
+/// 4. the first matching [`rename`](LoadOptions::rename) replaces a leading run of segments;
+/// 5. the [`map`](LoadOptions::map) closure, if any, has the last word (`None` ignores the key).
+///
+/// The result must be a network tensor, unless [`allow_extra`](LoadOptions::allow_extra).
+///
+/// ```
+/// use mlp::prelude::*;
+/// // A PyTorch nn.Sequential(Flatten, Linear, BatchNorm1d, ReLU, Linear) state_dict:
+/// let opts = LoadOptions::new()
+///     .rename("1", "dense_0")
+///     .rename("2", "batch_norm_0")
+///     .rename("4", "dense_1")
+///     .skip("num_batches_tracked");
+/// assert_eq!(opts.map_key("2.running_var").as_deref(), Some("batch_norm_0.running_var"));
+/// assert_eq!(opts.map_key("2.num_batches_tracked"), None);
+/// // The trunk of a bigger model's file:
+/// let opts = LoadOptions::new().prefix("features");
+/// assert_eq!(opts.map_key("features.dense_0.bias").as_deref(), Some("dense_0.bias"));
+/// assert_eq!(opts.map_key("dense_0.bias"), None);
+/// ```
+#[derive(Default)]
+pub struct LoadOptions<'a> {
+    /// Take only keys under this prefix (`"features"` or `"features."`: whole segments) and
+    /// strip it: a trunk's weights from a bigger model's file.
+    pub prefix: Option<String>,
+    /// Prefix renames `(from, to)`, on whole `.`-separated segments, first match wins:
+    /// `("1", "dense_0")` turns `1.weight` into `dense_0.weight` but leaves `10.weight`. An
+    /// empty `from` prepends `to` to every key (a trunk's file into a bigger network's
+    /// `features`); an empty `to` strips `from`.
+    pub rename: Vec<(String, String)>,
+    /// Names to ignore: a key is skipped if it equals one or ends with `.` and one
+    /// (`"num_batches_tracked"` skips PyTorch's `2.num_batches_tracked`). Checked on the
+    /// file's key and on the mapped name.
+    pub skip: Vec<String>,
+    /// Any other key mapping: applied last; `None` ignores the key.
+    pub map: Option<KeyMap<'a>>,
+    /// Ignore file tensors the network does not have instead of failing.
+    pub allow_extra: bool,
+    /// Leave network tensors the file lacks as they are instead of failing (PyTorch's
+    /// `strict=False`): for loading a pretrained trunk into a network with a new head.
+    pub allow_missing: bool,
+}
+
+impl fmt::Debug for LoadOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("prefix", &self.prefix)
+            .field("rename", &self.rename)
+            .field("skip", &self.skip)
+            .field("map", &self.map.as_ref().map(|_| "<closure>"))
+            .field("allow_extra", &self.allow_extra)
+            .field("allow_missing", &self.allow_missing)
+            .finish()
+    }
+}
+
+impl<'a> LoadOptions<'a> {
+    /// Strict loading: every name must match, nothing renamed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes only keys under `prefix` and strips it (see [`LoadOptions::prefix`]).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Adds a prefix rename (see [`LoadOptions::rename`]).
+    pub fn rename(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.rename.push((from.into(), to.into()));
+        self
+    }
+
+    /// Skips a name (see [`LoadOptions::skip`]).
+    pub fn skip(mut self, name: impl Into<String>) -> Self {
+        self.skip.push(name.into());
+        self
+    }
+
+    /// Sets the final key mapping (see [`LoadOptions::map`]).
+    pub fn map(mut self, f: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        self.map = Some(Box::new(f));
+        self
+    }
+
+    /// Ignores file tensors the network does not have.
+    pub fn allow_extra(mut self, allow: bool) -> Self {
+        self.allow_extra = allow;
+        self
+    }
+
+    /// Leaves network tensors the file lacks untouched.
+    pub fn allow_missing(mut self, allow: bool) -> Self {
+        self.allow_missing = allow;
+        self
+    }
+
+    fn skips(&self, key: &str) -> bool {
+        self.skip.iter().any(|s| {
+            key == s || key.strip_suffix(s.as_str()).is_some_and(|head| !s.is_empty() && head.ends_with('.'))
+        })
+    }
+
+    /// The network name a file key maps to, or `None` if the key is ignored.
+    pub fn map_key(&self, key: &str) -> Option<String> {
+        if key.starts_with(OPTIMIZER_PREFIX) || self.skips(key) {
+            return None;
+        }
+        let mut name = match &self.prefix {
+            Some(p) if !p.is_empty() => strip_segments(key, p.strip_suffix('.').unwrap_or(p))?.to_string(),
+            _ => key.to_string(),
+        };
+        for (from, to) in &self.rename {
+            let rest = if from.is_empty() { Some(name.as_str()) } else { strip_segments(&name, from) };
+            if let Some(rest) = rest {
+                name = match (to.is_empty(), rest.is_empty()) {
+                    (true, _) => rest.to_string(),
+                    (false, true) => to.clone(),
+                    (false, false) => format!("{to}.{rest}"),
+                };
+                break;
+            }
+        }
+        if let Some(map) = &self.map {
+            name = map(&name)?;
+        }
+        (!self.skips(&name)).then_some(name)
+    }
+}
+
+/// `key` without the leading segments `prefix` (`"1"` strips `1.weight` to `weight` and
+/// `1` to ``, but does not match `10.weight`).
+fn strip_segments<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
+    let rest = key.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('.')
+    }
+}
+
+/// What [`load_weights_with`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The network tensors that were written, in the network's order.
+    pub loaded: Vec<String>,
+    /// The network tensors the file lacks, left as they were (only with `allow_missing`).
+    pub missing: Vec<String>,
+    /// The file's keys that were not loaded: skipped, outside the prefix, optimizer state, or
+    /// extra (with `allow_extra`); sorted.
+    pub ignored: Vec<String>,
+}
+
+/// Name, PyTorch shape and element count of every tensor of `net`, in visit order.
+pub(crate) fn layout<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>, usize)> {
+    let mut out = Vec::new();
+    for_each_tensor(net, |name, mut t| {
+        let len = t.value().len();
+        out.push((name.to_string(), t.shape().to_vec(), len));
+    });
+    out
+}
+
+/// The names and PyTorch shapes of the network's tensors, in visit order (the order of
+/// [`for_each_tensor`]).
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let names = mlp::io::tensor_names(&mut Net::seeded(0));
+/// assert_eq!(names, [("dense_0.weight".to_string(), vec![2, 3]), ("dense_0.bias".to_string(), vec![2])]);
+/// ```
+pub fn tensor_names<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>)> {
+    layout(net).into_iter().map(|(n, s, _)| (n, s)).collect()
+}
+
+/// A copy of the tensor called `name` (row-major, PyTorch's layout), or `None` if the network
+/// has no such tensor.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let mut net = Net::seeded(0);
+/// assert_eq!(mlp::io::get_tensor(&mut net, "dense_0.bias"), Some(vec![0.0, 0.0]));
+/// assert_eq!(mlp::io::get_tensor(&mut net, "dense_0.gamma"), None);
+/// ```
+pub fn get_tensor<L: Layer + ?Sized>(net: &mut L, name: &str) -> Option<Vec<f32>> {
+    let mut found = None;
+    for_each_tensor(net, |n, mut t| {
+        if found.is_none() && n == name {
+            found = Some(t.value().to_vec());
+        }
+    });
+    found
+}
+
+/// Overwrites the tensor called `name` with `values` (row-major, PyTorch's layout). Fails,
+/// changing nothing, if the network has no such tensor or its size differs.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let mut net = Net::seeded(0);
+/// mlp::io::set_tensor(&mut net, "dense_0.bias", &[0.5, -1.0])?;
+/// assert_eq!(net.get_tensor("dense_0.bias"), Some(vec![0.5, -1.0]));
+/// let err = net.set_tensor("dense_0.bias", &[1.0]).unwrap_err();
+/// assert_eq!(err.to_string(), "tensor `dense_0.bias` has shape [2] (2 values); got 1 values");
+/// let err = net.set_tensor("dense_0.weights", &[1.0]).unwrap_err();
+/// assert_eq!(err.to_string(), "the network has no tensor `dense_0.weights` (did you mean `dense_0.weight`?)");
+/// # Ok::<(), WeightError>(())
+/// ```
+pub fn set_tensor<L: Layer + ?Sized>(net: &mut L, name: &str, values: &[f32]) -> Result<(), WeightError> {
+    let mut result = None;
+    for_each_tensor(net, |n, mut t| {
+        if result.is_none() && n == name {
+            let value = t.value();
+            result = Some(if value.len() == values.len() {
+                value.copy_from_slice(values);
+                Ok(())
+            } else {
+                Err(WeightError::Length {
+                    name: name.to_string(),
+                    shape: t.shape().to_vec(),
+                    expected: t.shape().iter().product(),
+                    found: values.len(),
+                })
+            });
+        }
+    });
+    result.unwrap_or_else(|| {
+        let names: Vec<String> = layout(net).into_iter().map(|(n, _, _)| n).collect();
+        Err(WeightError::UnknownTensor { name: name.to_string(), suggestion: closest(name, &names) })
+    })
+}
+
+/// The network's tensors, encoded as a safetensors file with this metadata.
+pub(crate) fn encode<L: Layer + ?Sized>(
+    net: &mut L,
+    extra: Vec<(String, OwnedTensor)>,
+    metadata: HashMap<String, String>,
+    path: &Path,
+) -> Result<Vec<u8>, WeightError> {
+    let mut tensors: Vec<(String, OwnedTensor)> = Vec::new();
+    for_each_tensor(net, |name, mut t| {
+        let shape = t.shape().to_vec();
+        tensors.push((name.to_string(), OwnedTensor { shape, data: convert::to_le_bytes(t.value()) }));
+    });
+    tensors.extend(extra);
+    safetensors::serialize(tensors, Some(metadata))
+        .map_err(|e| WeightError::Encode { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+/// The network's tensors as the bytes of a safetensors file (what [`save_weights`] writes):
+/// F32, PyTorch's names and layouts, metadata `{"format": "pt"}`.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let bytes = mlp::io::weights_to_bytes(&mut Net::seeded(1))?;
+/// let mut other = Net::seeded(2);
+/// mlp::io::load_weights_from_bytes(&mut other, &bytes, &LoadOptions::new())?;
+/// assert_eq!(other.get_tensor("dense_0.weight"), Net::seeded(1).get_tensor("dense_0.weight"));
+/// # Ok::<(), WeightError>(())
+/// ```
+pub fn weights_to_bytes<L: Layer + ?Sized>(net: &mut L) -> Result<Vec<u8>, WeightError> {
+    encode(net, Vec::new(), weights_metadata(), Path::new(BYTES))
+}
+
+fn weights_metadata() -> HashMap<String, String> {
+    // One key: safetensors writes the map in hash order, and one key keeps files byte-identical.
+    HashMap::from([("format".to_string(), "pt".to_string())])
+}
+
+/// Saves every tensor of `net` to `path` as safetensors (F32, PyTorch's names and layouts,
+/// so `safetensors.torch.load_file` reads it). The file is written to `<path>.tmp-<pid>-<n>`
+/// in the same directory, synced, then renamed over `path`: a failed save leaves any earlier
+/// file intact. [`WeightsExt::save`](crate::io::WeightsExt::save) is the method form.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(4); dense(8, relu); batch_norm; dense(3, softmax) > }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("model.safetensors");
+/// let mut net = Net::seeded(1);
+/// mlp::io::save_weights(&mut net, &path)?;
+/// let mut copy = Net::seeded(2);
+/// copy.load(&path)?;
+/// let x = Batch::<4>::from_samples(&[0.1, 0.2, 0.3, 0.4]).unwrap();
+/// assert_eq!(copy.predict(&x).as_slice(), net.predict(&x).as_slice());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_weights<L: Layer + ?Sized>(net: &mut L, path: impl AsRef<Path>) -> Result<(), WeightError> {
+    let path = path.as_ref();
+    let bytes = encode(net, Vec::new(), weights_metadata(), path)?;
+    write_file(path, &bytes)
+}
+
+/// Writes `bytes` to `path` atomically; errors name the file.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WeightError> {
+    super::atomic::write(path, bytes).map_err(|source| WeightError::Io { path: path.to_path_buf(), source })
+}
+
+/// Reads a whole file; errors name it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, WeightError> {
+    std::fs::read(path).map_err(|source| WeightError::Io { path: path.to_path_buf(), source })
+}
+
+/// Loads every tensor of `net` from the safetensors file at `path`, strictly: the file must
+/// hold exactly the network's tensors (a checkpoint's `__optimizer.*` keys aside), with the
+/// same shapes and a float dtype (F32 as is; F64 rounded, F16 and BF16 widened). Nothing in
+/// `net` changes unless everything checks out. [`WeightsExt::load`](crate::io::WeightsExt::load)
+/// is the method form; [`load_weights_with`] renames, filters and relaxes.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Small< input(4); dense(8) > }
+/// network! { Wide< input(4); dense(9) > }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("small.safetensors");
+/// Small::seeded(1).save(&path)?;
+/// let err = mlp::io::load_weights(&mut Wide::seeded(0), &path).unwrap_err();
+/// assert!(err.to_string().contains("has shape [8, 4]; the network expects [9, 4]"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_weights<L: Layer + ?Sized>(net: &mut L, path: impl AsRef<Path>) -> Result<(), WeightError> {
+    load_weights_with(net, path, &LoadOptions::default()).map(drop)
+}
+
+/// Loads `net`'s tensors from `path` as `opts` say (see [`LoadOptions`]); all-or-nothing
+/// like [`load_weights`].
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Trunk< input(4); dense(8, relu) > }
+/// network! { Big< features: Trunk; dense(3, softmax) > }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("big.safetensors");
+/// let mut big = Big::seeded(1);
+/// big.save(&path)?;
+/// let mut trunk = Trunk::seeded(2);
+/// let report = trunk.load_with(&path, &LoadOptions::new().prefix("features"))?;
+/// assert_eq!(report.loaded, ["dense_0.weight", "dense_0.bias"]);
+/// assert_eq!(report.ignored, ["dense_0.bias", "dense_0.weight"]); // the head's
+/// assert_eq!(trunk.get_tensor("dense_0.weight"), big.get_tensor("features.dense_0.weight"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_weights_with<L: Layer + ?Sized>(
+    net: &mut L,
+    path: impl AsRef<Path>,
+    opts: &LoadOptions<'_>,
+) -> Result<LoadReport, WeightError> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = parse(&bytes, path)?;
+    let plan = plan(net, &file, path, opts)?;
+    Ok(apply(net, plan))
+}
+
+/// Like [`load_weights_with`], from the bytes of a safetensors file (`include_bytes!` of a
+/// shipped model, or [`weights_to_bytes`]); messages call it `<bytes>`.
+pub fn load_weights_from_bytes<L: Layer + ?Sized>(
+    net: &mut L,
+    bytes: &[u8],
+    opts: &LoadOptions<'_>,
+) -> Result<LoadReport, WeightError> {
+    let path = Path::new(BYTES);
+    let file = parse(bytes, path)?;
+    let plan = plan(net, &file, path, opts)?;
+    Ok(apply(net, plan))
+}
+
+/// Every tensor of the safetensors file at `path` as (name, shape, f32 values), sorted by
+/// name: for inspecting a file, or reading inputs and reference outputs. Dtypes convert as
+/// in [`load_weights`]; a non-float tensor is an error naming it.
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("net.safetensors");
+/// Net::seeded(0).save(&path)?;
+/// let tensors = mlp::io::read_tensors(&path)?;
+/// assert_eq!(tensors[0], ("dense_0.bias".to_string(), vec![2], vec![0.0, 0.0]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_tensors(path: impl AsRef<Path>) -> Result<Vec<NamedTensor>, WeightError> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = parse(&bytes, path)?;
+    let mut out = Vec::with_capacity(file.len());
+    for (name, view) in file.iter() {
+        let values = convert::to_f32(view.dtype(), view.data()).map_err(|e| convert_error(e, path, name))?;
+        out.push((name.to_string(), view.shape().to_vec(), values));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+pub(crate) fn convert_error(e: ConvertError, path: &Path, name: &str) -> WeightError {
+    let (path, name) = (path.to_path_buf(), name.to_string());
+    match e {
+        ConvertError::Dtype(d) => WeightError::Dtype { path, name, found: d.to_string() },
+        ConvertError::OutOfRange(index, value) => WeightError::OutOfRange { path, name, index, value },
+    }
+}
+
+/// Parses a safetensors file; never panics on bad bytes.
+pub(crate) fn parse<'b>(bytes: &'b [u8], path: &Path) -> Result<SafeTensors<'b>, WeightError> {
+    SafeTensors::deserialize(bytes)
+        .map_err(|e| WeightError::Corrupt { path: path.to_path_buf(), reason: describe(&e, bytes.len()) })
+}
+
+fn describe(e: &safetensors::SafeTensorError, len: usize) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => format!("{len} bytes, too short for the 8-byte header length"),
+        E::HeaderTooLarge | E::InvalidHeaderLength => {
+            format!("the header length in the first 8 bytes does not fit the file's {len} bytes (truncated?)")
+        }
+        E::MetadataIncompleteBuffer => {
+            format!("the header's tensors do not cover the file's {len} bytes exactly (truncated or padded?)")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Values to write, checked: network name -> values.
+pub(crate) struct Plan {
+    values: HashMap<String, Vec<f32>>,
+    report: LoadReport,
+}
+
+/// Checks every name, dtype and shape of `file` against `net`, and converts the values.
+/// Nothing is written.
+pub(crate) fn plan<L: Layer + ?Sized>(
+    net: &mut L,
+    file: &SafeTensors<'_>,
+    path: &Path,
+    opts: &LoadOptions<'_>,
+) -> Result<Plan, WeightError> {
+    let path_buf = || path.to_path_buf();
+    let layout = layout(net);
+    let index: HashMap<&str, usize> =
+        layout.iter().enumerate().map(|(i, (n, _, _))| (n.as_str(), i)).collect();
+
+    let mut keys: Vec<&str> = file.iter().map(|(k, _)| k).collect();
+    keys.sort_unstable();
+
+    let mut ignored = Vec::new();
+    let mut unexpected = Vec::new();
+    // network index -> file key
+    let mut sources: Vec<Option<&str>> = vec![None; layout.len()];
+    for key in keys {
+        let Some(name) = opts.map_key(key) else {
+            ignored.push(key.to_string());
+            continue;
+        };
+        match index.get(name.as_str()) {
+            None if opts.allow_extra => ignored.push(key.to_string()),
+            None => unexpected.push(name),
+            Some(&i) => {
+                if let Some(first) = sources[i] {
+                    return Err(WeightError::Conflict {
+                        path: path_buf(),
+                        name,
+                        first: first.to_string(),
+                        second: key.to_string(),
+                    });
+                }
+                sources[i] = Some(key);
+            }
+        }
+    }
+
+    let missing: Vec<String> =
+        layout.iter().zip(&sources).filter(|(_, s)| s.is_none()).map(|((n, _, _), _)| n.clone()).collect();
+    if !missing.is_empty() && !opts.allow_missing {
+        return Err(WeightError::Missing { path: path_buf(), names: missing, unexpected });
+    }
+    if !unexpected.is_empty() {
+        let names: Vec<String> = layout.iter().map(|(n, _, _)| n.clone()).collect();
+        let suggestions = unexpected.iter().map(|u| closest(u, &names)).collect();
+        return Err(WeightError::Unexpected { path: path_buf(), names: unexpected, suggestions });
+    }
+
+    let mut values = HashMap::new();
+    let mut loaded = Vec::new();
+    for ((name, shape, len), source) in layout.iter().zip(&sources) {
+        let Some(key) = source else { continue };
+        let view =
+            file.tensor(key).map_err(|e| WeightError::Corrupt { path: path_buf(), reason: e.to_string() })?;
+        if view.shape() != shape.as_slice() {
+            return Err(WeightError::Shape {
+                path: path_buf(),
+                name: name.clone(),
+                expected: shape.clone(),
+                found: view.shape().to_vec(),
+            });
+        }
+        let v = convert::to_f32(view.dtype(), view.data()).map_err(|e| convert_error(e, path, key))?;
+        if v.len() != *len {
+            // The layer's buffer disagrees with its own shape: report it rather than panic.
+            return Err(WeightError::Shape {
+                path: path_buf(),
+                name: name.clone(),
+                expected: vec![*len],
+                found: view.shape().to_vec(),
+            });
+        }
+        values.insert(name.clone(), v);
+        loaded.push(name.clone());
+    }
+    Ok(Plan { values, report: LoadReport { loaded, missing, ignored } })
+}
+
+/// Writes a checked plan into the network.
+pub(crate) fn apply<L: Layer + ?Sized>(net: &mut L, mut plan: Plan) -> LoadReport {
+    for_each_tensor(net, |name, mut t| {
+        if let Some(v) = plan.values.remove(name) {
+            let dst = t.value();
+            if dst.len() == v.len() {
+                dst.copy_from_slice(&v);
+            }
+        }
+    });
+    plan.report
+}
+
+/// A tensor to save: F32 values as little-endian bytes.
+pub(crate) struct OwnedTensor {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<u8>,
+}
+
+impl View for OwnedTensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if close enough to be a likely typo.
+pub(crate) fn closest(name: &str, candidates: &[String]) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| (levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_match_whole_segments() {
+        let o = LoadOptions::new().rename("1", "dense_0").rename("", "features");
+        assert_eq!(o.map_key("1.weight").as_deref(), Some("dense_0.weight"));
+        assert_eq!(o.map_key("10.weight").as_deref(), Some("features.10.weight"));
+        assert_eq!(o.map_key("1").as_deref(), Some("dense_0"));
+        let o = LoadOptions::new().rename("features", "");
+        assert_eq!(o.map_key("features.dense_0.bias").as_deref(), Some("dense_0.bias"));
+        assert_eq!(o.map_key("features_x.bias").as_deref(), Some("features_x.bias"));
+    }
+
+    #[test]
+    fn skips_match_names_and_last_segments() {
+        let o = LoadOptions::new().skip("num_batches_tracked");
+        assert_eq!(o.map_key("2.num_batches_tracked"), None);
+        assert_eq!(o.map_key("num_batches_tracked"), None);
+        assert_eq!(o.map_key("2.xnum_batches_tracked").as_deref(), Some("2.xnum_batches_tracked"));
+        assert_eq!(o.map_key("__optimizer.0.m"), None);
+    }
+
+    #[test]
+    fn prefixes_with_or_without_a_dot_and_a_final_map() {
+        for p in ["features", "features."] {
+            let o =
+                LoadOptions::new().prefix(p).map(|k| k.strip_suffix(".gamma").map(|h| format!("{h}.weight")));
+            assert_eq!(o.map_key("features.bn.gamma").as_deref(), Some("bn.weight"));
+            assert_eq!(o.map_key("features.bn.beta"), None);
+            assert_eq!(o.map_key("featuresx.bn.gamma"), None);
+        }
+    }
+
+    #[test]
+    fn suggestions_only_for_near_names() {
+        let names = ["dense_0.weight".to_string(), "dense_0.bias".to_string()];
+        assert_eq!(closest("dense_0.weights", &names).as_deref(), Some("dense_0.weight"));
+        assert_eq!(closest("dense_1.bias", &names).as_deref(), Some("dense_0.bias"));
+        assert_eq!(closest("1.weight", &names), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+    }
+}
