@@ -52,6 +52,14 @@ impl Errors {
         self.push(Error::new(span, msg));
     }
 
+    /// An error covering an argument's value: `leaky_relu(0.2)` whole, not just its parentheses.
+    fn at_value(&mut self, v: &RawValue, msg: impl std::fmt::Display) {
+        match v {
+            RawValue::Word { ident, args: Some(args) } => self.at(ident.span(), args.span, msg),
+            v => self.at_span(v.span(), msg),
+        }
+    }
+
     pub fn into_result(self) -> Result<(), Error> {
         self.0.map_or(Ok(()), Err)
     }
@@ -106,7 +114,13 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
         }
     };
     if layers.is_empty() && !raw.layers.is_empty() {
-        errors.at_span(raw.close, format!("network `{}` has an input but no layers after it", raw.name));
+        errors.at_span(
+            raw.close,
+            format!(
+                "network `{}` has an input but no layers after it; add one before `>`, such as `dense(10)`",
+                raw.name
+            ),
+        );
     }
     let layers = check_chain(&raw.name.to_string(), layers, input.clone(), errors);
     Model {
@@ -134,7 +148,10 @@ fn check_input(layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
         errors.at(
             layer.first,
             layer.last,
-            format!("`{word}` needs the input's dimensions: `{word}(28, 28)`"),
+            format!(
+                "`{word}` needs the input's dimensions: `{}`",
+                if word == "input" { "input(784)" } else { "flatten(28, 28)" }
+            ),
         );
     }
     let width = dims.iter().product::<usize>().max(1);
@@ -172,12 +189,13 @@ fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Erro
             None => Ident::new(&generated, layer.first),
         };
         let key = field.to_string();
-        if let Some(_earlier) = names.taken.insert(key.clone(), field.span()) {
-            errors.at(
-                layer.first,
-                layer.last,
-                format!("duplicate layer name `{key}`; give this layer another name"),
-            );
+        if names.taken.insert(key.clone(), field.span()).is_some() {
+            let msg = format!("duplicate layer name `{key}`; give this layer another name");
+            match &layer.name {
+                Some(name) => errors.at_span(name.span(), msg),
+                // A user's name took the one this layer would have had.
+                None => errors.at(layer.first, layer.last, msg),
+            }
         }
         let output = output_width(&kind, &width);
         out.push(Checked {
@@ -212,6 +230,15 @@ fn check_layer(
 ) -> Option<(Kind, String, String)> {
     let word = match &layer.head {
         Head::Network(path) => {
+            if let Some((ident, keyword)) =
+                path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.to_string())?)))
+            {
+                errors.at_span(
+                    ident.span(),
+                    format!("layer keywords are lowercase: write `{keyword}`; a capitalized name is read as a sub-network type"),
+                );
+                return None;
+            }
             if let Some(args) = &layer.args {
                 errors.at_span(
                     args.span,
@@ -219,7 +246,11 @@ fn check_layer(
                 );
             }
             if layer.block.is_some() {
-                errors.at(layer.first, layer.last, "only `residual` takes a block `<...>`");
+                let msg = format!(
+                    "only `residual` takes a block `<...>`, not the sub-network `{}`",
+                    last_segment(path)
+                );
+                errors.at(layer.first, layer.last, msg);
             }
             let ty = last_segment(path);
             return Some((Kind::Network(path.clone()), ty.clone(), snake_case(&ty)));
@@ -227,11 +258,8 @@ fn check_layer(
         Head::Keyword(word) => word,
     };
     let text = word.to_string();
-    if text != "residual" {
-        if let Some(block) = &layer.block {
-            let last = block.last().map_or(layer.last, |l| l.last);
-            errors.at(layer.first, last, format!("only `residual` takes a block `<...>`, not `{text}`"));
-        }
+    if text != "residual" && layer.block.is_some() {
+        errors.at(layer.first, layer.last, format!("only `residual` takes a block `<...>`, not `{text}`"));
     }
     let mut args = Args::new(word, layer, errors);
     let result = match text.as_str() {
@@ -240,12 +268,23 @@ fn check_layer(
             args.errors.at(
                 layer.first,
                 layer.last,
-                format!("`{text}` sets the network's input width, so it must be the first layer"),
+                format!(
+                    "`{text}` sets the network's input width, so it can only be the network's first layer"
+                ),
             );
             None
         }
         "dense" => {
             let units = match args.positional.first() {
+                Some(RawValue::Word { ident, args: None })
+                    if ACTIVATIONS.contains(&ident.to_string().as_str()) =>
+                {
+                    args.errors.at_span(
+                        ident.span(),
+                        format!("`dense` needs its width before the activation: `dense(100, {ident})`"),
+                    );
+                    1
+                }
                 Some(v) => args.width(v, "a width"),
                 None => {
                     args.errors.at(
@@ -261,8 +300,8 @@ fn check_layer(
                 None => Act::Linear,
             };
             if let Some(extra) = args.positional.get(2) {
-                args.errors.at_span(
-                    extra.span(),
+                args.errors.at_value(
+                    extra,
                     format!(
                         "`dense` takes at most a width and an activation before its options, found {}",
                         extra.describe()
@@ -275,8 +314,8 @@ fn check_layer(
             let init = args
                 .named("init")
                 .map_or("glorot_uniform", |v| args.word_in(v, "init", INITS, "initializer"));
-            let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "l1"));
-            let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "l2"));
+            let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "`l1`"));
+            let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "`l2`"));
             let bias = args.named("bias").is_none_or(|v| args.boolean(v, "bias"));
             args.finish(&["activation", "init", "l1", "l2", "bias"]);
             let summary = match act {
@@ -287,14 +326,15 @@ fn check_layer(
         }
         "batch_norm" => {
             args.no_positional();
-            let momentum = args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "momentum", true));
-            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "epsilon"));
+            let momentum =
+                args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "`momentum`", true));
+            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
             args.finish(&["momentum", "epsilon"]);
             Some((Kind::BatchNorm { momentum, epsilon }, text.clone(), text.clone()))
         }
         "layer_norm" => {
             args.no_positional();
-            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "epsilon"));
+            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
             args.finish(&["epsilon"]);
             Some((Kind::LayerNorm { epsilon }, text.clone(), text.clone()))
         }
@@ -308,18 +348,40 @@ fn check_layer(
                 }
             };
             if let Some(extra) = args.positional.get(1) {
-                args.errors.at_span(extra.span(), "`dropout` takes one rate");
+                args.errors.at_value(extra, "`dropout` takes one rate: `dropout(0.2)`");
             }
             args.finish(&["rate"]);
             Some((Kind::Dropout { rate }, format!("dropout({})", fmt_f32(rate)), text.clone()))
         }
         "residual" => {
-            let mut project = false;
-            let mut act = Act::Linear;
+            let (mut project, mut act, mut acts) = (false, Act::Linear, 0);
             for v in args.positional.clone() {
                 match v {
-                    RawValue::Word { ident, args: None } if ident == "project" => project = true,
-                    v => act = args.activation(v),
+                    RawValue::Word { ident, args: None } if ident == "project" => {
+                        if project {
+                            args.errors.at_value(v, "`project` is given twice");
+                        }
+                        project = true;
+                    }
+                    RawValue::Word { ident, args: None }
+                        if !ACTIVATIONS.contains(&ident.to_string().as_str())
+                            && !did_you_mean(&ident.to_string(), ["project"].iter()).is_empty() =>
+                    {
+                        args.errors.at_span(
+                            ident.span(),
+                            format!("unknown argument `{ident}`; did you mean `project`?"),
+                        );
+                    }
+                    v => {
+                        acts += 1;
+                        if acts > 1 {
+                            args.errors.at_value(
+                                v,
+                                "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
+                            );
+                        }
+                        act = args.activation(v);
+                    }
                 }
             }
             args.finish(&[]);
@@ -335,7 +397,13 @@ fn check_layer(
         _ => match parse_activation(word, layer.args.as_ref(), errors) {
             Some(act) => Some((Kind::Activation(act), act_name(act).to_string(), "activation".to_string())),
             None => {
-                let hint = did_you_mean(&text, LAYERS.iter().chain(ACTIVATIONS));
+                let mut hint = did_you_mean(&text, LAYERS.iter().chain(ACTIVATIONS));
+                if hint.is_empty() {
+                    hint = format!(
+                        "; expected a layer ({}), an activation such as `relu`, or a network type",
+                        list(&LAYERS[2..])
+                    );
+                }
                 errors.at_span(word.span(), format!("unknown layer `{text}`{hint}"));
                 None
             }
@@ -385,35 +453,53 @@ fn check_residual_body(
     if !project {
         if let (Width::Known(a), Width::Known(b)) = (width, &body.output()) {
             if a != b {
-                errors.at(
-                    layer.first,
-                    layer.last,
-                    format!(
-                        "residual block maps width {a} to {b}; the skip connection adds its input, so the widths \
-                         must match\n  = help: {}",
-                        residual_fix(&body, *a)
-                    ),
-                );
+                residual_mismatch(layer, block, &body, *a, *b, errors);
             }
         }
     }
     Some(body)
 }
 
-/// The concrete fix for a residual block whose output width is wrong.
-fn residual_fix(body: &Model, want: usize) -> String {
-    let last_dense = body.layers.iter().rev().find_map(|l| match &l.kind {
-        Kind::Dense { act, .. } => Some(*act),
-        _ => None,
-    });
-    match last_dense {
-        Some(Act::Linear) => {
-            format!("make the block's last dense layer `dense({want})`, or write `residual(project)<...>`")
-        }
-        Some(_) => format!(
-            "make the block's last dense layer `dense({want}, ..)`, or write `residual(project)<...>`"
+/// A residual block whose output width is not its input width: the error at the block, and
+/// a second one that carries the fix at the layer that sets the wrong width (stable Rust has
+/// no spanned `help:` for proc macros, and a `help` embedded in the message would print
+/// above the code, not below it).
+fn residual_mismatch(
+    layer: &RawLayer,
+    block: &[RawLayer],
+    body: &Model,
+    want: usize,
+    got: usize,
+    errors: &mut Errors,
+) {
+    errors.at(
+        layer.first,
+        layer.last,
+        format!(
+            "residual block maps width {want} to {got}; the skip connection adds its input, so the widths must match"
         ),
-        None => "write `residual(project)<...>` to learn a projection of the input".to_string(),
+    );
+    let project = "or write `residual(project)<...>` to learn a projection of the input";
+    // The layer that sets the block's output width: its last dense, projected residual or sub-network.
+    let setter = body.layers.iter().rev().find(|l| l.output != l.input);
+    match setter.map(|l| &l.kind) {
+        Some(Kind::Dense { act, init, l1, l2, bias, .. }) => {
+            let raw =
+                block.iter().rev().find(|l| is_keyword(l, "dense")).expect("a checked dense is in the block");
+            let more = *init != "glorot_uniform" || *l1 > 0.0 || *l2 > 0.0 || !*bias;
+            let fix = match (act, more) {
+                (Act::Linear, false) => format!("dense({want})"),
+                (Act::Linear, true) => format!("dense({want}, ..)"),
+                (act, false) => format!("dense({want}, {})", act_name(*act)),
+                (act, true) => format!("dense({want}, {}, ..)", act_name(*act)),
+            };
+            errors.at(
+                raw.first,
+                raw.last,
+                format!("help: make this `{fix}` so the block ends at width {want}, {project}"),
+            );
+        }
+        _ => errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}")),
     }
 }
 
@@ -470,6 +556,14 @@ pub fn act_name(act: Act) -> String {
     }
 }
 
+/// A number as the user wrote it.
+fn shown(v: &RawValue) -> String {
+    match v {
+        RawValue::Number { text, .. } => text.clone(),
+        v => v.describe(),
+    }
+}
+
 fn fmt_f32(v: f32) -> String {
     format!("{v}")
 }
@@ -522,7 +616,7 @@ impl<'a> Args<'a> {
         for arg in layer.args.iter().flat_map(|a| &a.args) {
             match arg {
                 RawArg::Positional(v) if named.is_empty() => positional.push(v),
-                RawArg::Positional(v) => errors.at_span(v.span(), "positional arguments go before options"),
+                RawArg::Positional(v) => errors.at_value(v, "positional arguments go before options"),
                 RawArg::Named(name, v) => {
                     if named.iter().any(|(n, _)| *n == name) {
                         errors.at_span(name.span(), format!("option `{name}` is given twice"));
@@ -548,8 +642,7 @@ impl<'a> Args<'a> {
                 } else {
                     let mut hint = did_you_mean(&key, allowed.iter());
                     if hint.is_empty() {
-                        let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-                        hint = format!("; its options are {list}");
+                        hint = format!("; its options are {}", list(allowed));
                     }
                     format!("`{}` has no option `{key}`{hint}", self.layer)
                 };
@@ -560,11 +653,12 @@ impl<'a> Args<'a> {
 
     fn no_positional(&mut self) {
         if let Some(v) = self.positional.first() {
-            let msg = format!(
-                "`{}` takes only named options, such as `{}(epsilon = 1e-3)`",
-                self.layer, self.layer
-            );
-            self.errors.at_span(v.span(), msg);
+            let example = match self.layer.as_str() {
+                "batch_norm" => "batch_norm(momentum = 0.99, epsilon = 1e-3)",
+                _ => "layer_norm(epsilon = 1e-3)",
+            };
+            let msg = format!("`{}` takes only named options: `{example}`", self.layer);
+            self.errors.at_value(v, msg);
         }
     }
 
@@ -581,18 +675,19 @@ impl<'a> Args<'a> {
             }),
             v => {
                 let msg = format!("`{}` takes {what} as a whole number, found {}", self.layer, v.describe());
-                self.errors.at_span(v.span(), msg);
+                self.errors.at_value(v, msg);
                 1
             }
         }
     }
 
+    /// A number; `what` is how the message names it (`` `l2` ``, "the dropout rate").
     fn number(&mut self, v: &RawValue, what: &str) -> Option<f64> {
         match v {
             RawValue::Number { value, .. } => Some(*value),
             v => {
-                let msg = format!("`{what}` takes a number, found {}", v.describe());
-                self.errors.at_span(v.span(), msg);
+                let msg = format!("{what} takes a number, found {}", v.describe());
+                self.errors.at_value(v, msg);
                 None
             }
         }
@@ -601,8 +696,8 @@ impl<'a> Args<'a> {
     fn non_negative(&mut self, v: &RawValue, what: &str) -> f32 {
         match self.number(v, what) {
             Some(x) if x >= 0.0 => x as f32,
-            Some(x) => {
-                self.errors.at_span(v.span(), format!("`{what}` must be 0 or more, found {x}"));
+            Some(_) => {
+                self.errors.at_value(v, format!("{what} must be 0 or more, found {}", shown(v)));
                 0.0
             }
             None => 0.0,
@@ -612,25 +707,26 @@ impl<'a> Args<'a> {
     fn positive(&mut self, v: &RawValue, what: &str) -> f32 {
         match self.number(v, what) {
             Some(x) if x > 0.0 => x as f32,
-            Some(x) => {
-                self.errors.at_span(v.span(), format!("`{what}` must be positive, found {x}"));
+            Some(_) => {
+                let msg = format!("{what} must be positive, found {}; Keras' default is 1e-3", shown(v));
+                self.errors.at_value(v, msg);
                 EPSILON
             }
             None => EPSILON,
         }
     }
 
-    /// In `[0, 1)`, or `[0, 1]` when `closed`.
+    /// In `[0, 1)`, or `[0, 1]` when `closed` (momentum; dropout is open).
     fn fraction(&mut self, v: &RawValue, what: &str, closed: bool) -> f32 {
-        let range = if closed { "[0, 1]" } else { "[0, 1)" };
+        let (range, hint) = if closed {
+            ("[0, 1]", "Keras' default is 0.99")
+        } else {
+            ("[0, 1)", "it is the fraction of units to drop, such as `dropout(0.2)`")
+        };
         match self.number(v, what) {
             Some(x) if x >= 0.0 && (x < 1.0 || (closed && x == 1.0)) => x as f32,
-            Some(x) => {
-                let text = match v {
-                    RawValue::Number { text, .. } => text.clone(),
-                    _ => x.to_string(),
-                };
-                self.errors.at_span(v.span(), format!("{what} must be in {range}, found {text}"));
+            Some(_) => {
+                self.errors.at_value(v, format!("{what} must be in {range}, found {}; {hint}", shown(v)));
                 0.0
             }
             None => 0.0,
@@ -643,7 +739,7 @@ impl<'a> Args<'a> {
             RawValue::Word { ident, args: None } if ident == "false" => false,
             v => {
                 let msg = format!("`{what}` takes `true` or `false`, found {}", v.describe());
-                self.errors.at_span(v.span(), msg);
+                self.errors.at_value(v, msg);
                 true
             }
         }
@@ -662,13 +758,16 @@ impl<'a> Args<'a> {
                 if let Some(w) = words.iter().find(|w| **w == text) {
                     return w;
                 }
-                let hint = did_you_mean(&text, words.iter());
+                let mut hint = did_you_mean(&text, words.iter());
+                if hint.is_empty() {
+                    hint = format!("; expected one of {}", list(words));
+                }
                 self.errors.at_span(ident.span(), format!("unknown {kind} `{text}`{hint}"));
                 words[0]
             }
             v => {
                 let msg = format!("`{what}` takes an {kind} such as `{}`, found {}", words[3], v.describe());
-                self.errors.at_span(v.span(), msg);
+                self.errors.at_value(v, msg);
                 words[0]
             }
         }
@@ -680,7 +779,10 @@ impl<'a> Args<'a> {
                 Some(act) => act,
                 None => {
                     let text = ident.to_string();
-                    let hint = did_you_mean(&text, ACTIVATIONS.iter());
+                    let mut hint = did_you_mean(&text, ACTIVATIONS.iter());
+                    if hint.is_empty() {
+                        hint = format!("; expected one of {}", list(ACTIVATIONS));
+                    }
                     self.errors.at_span(ident.span(), format!("unknown activation `{text}`{hint}"));
                     Act::Linear
                 }
@@ -691,11 +793,23 @@ impl<'a> Args<'a> {
                     self.layer,
                     v.describe()
                 );
-                self.errors.at_span(v.span(), msg);
+                self.errors.at_value(v, msg);
                 Act::Linear
             }
         }
     }
+}
+
+/// `` `a`, `b`, `c` ``
+fn list(words: &[&str]) -> String {
+    words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The keyword a capitalized layer name stands for: `Dense` → `dense`, `BatchNorm` →
+/// `batch_norm`, `ReLU` → `relu`.
+fn lowercase_keyword(name: &str) -> Option<&'static str> {
+    let squashed = name.to_lowercase();
+    LAYERS.iter().chain(ACTIVATIONS).copied().find(|k| k.replace('_', "") == squashed)
 }
 
 /// `; did you mean `dense`?` when a known word is close to `word`.
@@ -790,9 +904,14 @@ mod tests {
             "N< input(3); residual< dense(10, relu); batch_norm; dense(20, relu); batch_norm >; dense(1) >",
         )
         .unwrap_err();
-        assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("residual block maps width 3 to 20"), "{}", errs[0]);
-        assert!(errs[0].contains("make the block's last dense layer `dense(3, ..)`"), "{}", errs[0]);
+        assert_eq!(
+            errs,
+            [
+                "residual block maps width 3 to 20; the skip connection adds its input, so the widths must match",
+                "help: make this `dense(3, relu)` so the block ends at width 3, or write `residual(project)<...>` \
+                 to learn a projection of the input",
+            ]
+        );
     }
 
     #[test]
@@ -829,8 +948,8 @@ mod tests {
             "`l2` takes a number, found `relu`",
             "`bias` takes `true` or `false`, found `0.5`",
             "`dense` has no option `shape`; its options are `activation`, `init`, `l1`, `l2`, `bias`",
-            "the dropout rate must be in [0, 1), found 1.5",
-            "momentum must be in [0, 1], found 2",
+            "the dropout rate must be in [0, 1), found 1.5; it is the fraction of units to drop, such as `dropout(0.2)`",
+            "`momentum` must be in [0, 1], found 2; Keras' default is 0.99",
             "duplicate layer name `x`; give this layer another name",
             "empty residual block; put at least one layer between `<` and `>`",
         ];
@@ -845,9 +964,68 @@ mod tests {
             ["network `N` has no input width; start it with `input(n)` or `flatten(d1, d2, ...)`"]
         );
         let errs = check_str("N< input(3); flatten(3); dense(2) >").unwrap_err();
-        assert_eq!(errs, ["`flatten` sets the network's input width, so it must be the first layer"]);
+        assert_eq!(
+            errs,
+            ["`flatten` sets the network's input width, so it can only be the network's first layer"]
+        );
         let errs = check_str("N< input(3) >").unwrap_err();
-        assert_eq!(errs, ["network `N` has an input but no layers after it"]);
+        assert_eq!(
+            errs,
+            ["network `N` has an input but no layers after it; add one before `>`, such as `dense(10)`"]
+        );
+    }
+
+    #[test]
+    fn mistakes_get_a_concrete_fix() {
+        let errs = check_str(
+            "N< input(4); Dense(3); BatchNorm; dense(relu); conv2d(3); dense(2, softplus); dense(2, init = xavier); \
+             batch_norm(0.9); dropout(-0.1) >",
+        )
+        .unwrap_err();
+        let expect = [
+            "layer keywords are lowercase: write `dense`; a capitalized name is read as a sub-network type",
+            "layer keywords are lowercase: write `batch_norm`; a capitalized name is read as a sub-network type",
+            "`dense` needs its width before the activation: `dense(100, relu)`",
+            "unknown layer `conv2d`; expected a layer (`dense`, `batch_norm`, `layer_norm`, `dropout`, \
+             `residual`), an activation such as `relu`, or a network type",
+            "unknown activation `softplus`; expected one of `linear`, `relu`, `leaky_relu`, `elu`, `selu`, \
+             `gelu`, `swish`, `silu`, `tanh`, `sigmoid`, `softmax`",
+            "unknown initializer `xavier`; expected one of `glorot_uniform`, `glorot_normal`, `he_uniform`, \
+             `he_normal`, `lecun_uniform`, `lecun_normal`, `zeros`, `ones`",
+            "`batch_norm` takes only named options: `batch_norm(momentum = 0.99, epsilon = 1e-3)`",
+            "the dropout rate must be in [0, 1), found -0.1; it is the fraction of units to drop, such as \
+             `dropout(0.2)`",
+        ];
+        assert_eq!(errs, expect);
+        let errs = check_str("N< input(4); residual< dense(4); batch_norm; dense(2, relu, bias = false) > >")
+            .unwrap_err();
+        assert_eq!(
+            errs[1],
+            "help: make this `dense(4, relu, ..)` so the block ends at width 4, or write `residual(project)<...>` \
+             to learn a projection of the input",
+        );
+        let errs = check_str("N< input(4); residual< residual(project)< dense(2) > > >").unwrap_err();
+        assert_eq!(
+            errs[1],
+            "help: end the block at width 4, or write `residual(project)<...>` to learn a projection of the input"
+        );
+    }
+
+    #[test]
+    fn residual_arguments_are_checked() {
+        let errs = check_str(
+            "N< input(4); residual(projection)< dense(4) >; residual(relu, tanh)< dense(4) >; \
+             residual(project, project)< dense(2) >; dense(1)< relu >; Trunk< dense(1) > >",
+        )
+        .unwrap_err();
+        let expect = [
+            "unknown argument `projection`; did you mean `project`?",
+            "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
+            "`project` is given twice",
+            "only `residual` takes a block `<...>`, not `dense`",
+            "only `residual` takes a block `<...>`, not the sub-network `Trunk`",
+        ];
+        assert_eq!(errs, expect);
     }
 
     #[test]

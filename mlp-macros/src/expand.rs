@@ -13,7 +13,7 @@ fn rt() -> TokenStream {
 /// The code for a network and, before it, the hidden structs of its residual bodies.
 pub fn expand(model: &Model) -> TokenStream {
     let mut out = TokenStream::new();
-    expand_model(model, &model.vis, true, &mut out);
+    expand_model(model, &model.vis, true, None, &mut out);
     out
 }
 
@@ -98,7 +98,11 @@ fn layer_parts(
         }
         Kind::Residual { project, act: a, body } => {
             let mut out = TokenStream::new();
-            expand_model(body, &syn::parse_quote!(pub), false, &mut out);
+            // A block whose output width the macro can't compare (a sub-network's) declares
+            // its input width as its output: `width_checks` reports a difference, and the
+            // types stay consistent so nothing else does.
+            let declared = (!*project && body.output() != l.input).then_some(&l.input);
+            expand_model(body, &syn::parse_quote!(pub), false, declared, &mut out);
             bodies.push(out);
             let name = &body.name;
             let a = act(*a);
@@ -130,33 +134,69 @@ fn layer_parts(
 }
 
 /// Checks the macro cannot do itself, left to rustc at the user's tokens: a sub-network's
-/// input width, and the width of a residual block that contains one.
+/// input width, and the output width of a residual block that contains one. rustc reports
+/// "expected an array with a size of 100, found one with a size of 784", spanned from the
+/// first to the last token of the layer at fault (`features: Trunk`).
 fn width_checks(l: &Checked) -> TokenStream {
     let rt = rt();
-    let span = l.first;
     match &l.kind {
         Kind::Network(path) => {
             let have = width(&l.input);
-            quote_spanned! {span=>
-                const _: () = {
-                    let _: [(); #have] = [(); <#path as #rt::Layer>::IN];
-                };
-            }
+            same_size(l.first, path_end(path), have, quote!(<#path as #rt::Layer>::IN))
         }
-        Kind::Residual { project: false, body, .. } if !matches!(body.output(), Width::Known(_)) => {
-            let have = width(&l.input);
-            let got = width(&body.output());
-            quote_spanned! {span=>
-                const _: () = {
-                    let _: [(); #have] = [(); #got];
-                };
-            }
+        Kind::Residual { project: false, body, .. } if body.output() != l.input => {
+            // Point at the layer that sets the block's output width.
+            let setter = body.layers.iter().rev().find(|b| b.output != b.input);
+            let (first, last) = match setter.map(|b| (b, &b.kind)) {
+                Some((b, Kind::Network(path))) => (b.first, path_end(path)),
+                Some((b, _)) => (b.first, b.first),
+                None => (l.first, l.first),
+            };
+            same_size(first, last, width(&l.input), width(&body.output()))
         }
         _ => TokenStream::new(),
     }
 }
 
-fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut TokenStream) {
+/// `const _: () = { let _: [(); want] = *&[(); got]; };`, with both the type and the
+/// initializer spanned from `first` to `last` (rustc joins the spans of the first and last
+/// tokens of a type or expression); with the two spans equal, rustc adds no "expected due
+/// to this" label on top of the error. The type is written as a projection so that it has
+/// a first and a last token of its own.
+fn same_size(first: Span, last: Span, want: TokenStream, got: TokenStream) -> TokenStream {
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> [(); #want] as Same>::T);
+    let deref = quote_spanned!(first=> *&);
+    let array = quote_spanned!(last=> [(); #got]);
+    quote_spanned! {first=>
+        // `*&` gives the expression a first token; the lint fires since it is the user's span.
+        #[allow(clippy::deref_addrof)]
+        const _: () = {
+            trait Same {
+                type T;
+            }
+            impl<T> Same for T {
+                type T = T;
+            }
+            let _: #open #close = #deref #array;
+        };
+    }
+}
+
+/// The span of a path's last segment: `Trunk` in `a::Trunk`.
+fn path_end(path: &syn::Path) -> Span {
+    path.segments.last().map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+/// `declared`: the output width the struct declares when it differs from its layers' (a
+/// residual block's, see `layer_parts`); the last layer's output is cast to it.
+fn expand_model(
+    model: &Model,
+    vis: &syn::Visibility,
+    top: bool,
+    declared: Option<&Width>,
+    out: &mut TokenStream,
+) {
     let rt = rt();
     let name = &model.name;
     let mut bodies = Vec::new();
@@ -172,7 +212,7 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
         checks.push(width_checks(l));
     }
     let input = width(&model.input);
-    let output = width(&model.output());
+    let output = width(declared.unwrap_or(&model.output()));
     let last = fields.last().expect("checked networks have a layer");
     let first = fields[0];
 
@@ -193,6 +233,16 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
         }
     };
     let n = model.layers.len();
+    let last_output = if declared.is_some() {
+        quote!(#rt::same_width(#rt::Layer::output(&self.#last)))
+    } else {
+        quote!(#rt::Layer::output(&self.#last))
+    };
+    let first_input_grad = if is_net[0] {
+        quote!(#rt::same_width(#rt::Layer::input_grad(&self.#first)))
+    } else {
+        quote!(#rt::Layer::input_grad(&self.#first))
+    };
     let forward: Vec<TokenStream> = (0..n)
         .map(|k| {
             let f = fields[k];
@@ -206,7 +256,11 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
             let f = fields[k];
             let x = input_of(k);
             let dy = if k + 1 == n {
-                quote!(dy)
+                if declared.is_some() {
+                    quote!(#rt::same_width(dy))
+                } else {
+                    quote!(dy)
+                }
             } else {
                 let next = fields[k + 1];
                 if is_net[k + 1] {
@@ -262,6 +316,9 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
         TokenStream::new()
     };
     let span = Span::call_site();
+    // Spanned on the network's name, so a batch of the wrong width passed to `predict` gets
+    // "method defined here" at `Mnist`, not at the whole macro call.
+    let predict = syn::Ident::new("predict", name.span());
     out.extend(bodies);
     out.extend(quote_spanned! {span=>
         #(#attrs)*
@@ -285,7 +342,7 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
             }
 
             /// Runs the network in inference mode on `x` and returns its output.
-            pub fn predict(&mut self, x: &#rt::Batch<#input>) -> &#rt::Batch<#output> {
+            pub fn #predict(&mut self, x: &#rt::Batch<#input>) -> &#rt::Batch<#output> {
                 let mut ctx = #rt::Context::infer();
                 #rt::Layer::forward(self, x, &mut ctx);
                 #rt::Layer::output(self)
@@ -308,7 +365,7 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
             }
 
             fn output(&self) -> &Self::Output {
-                #rt::Layer::output(&self.#last)
+                #last_output
             }
 
             fn backward(&mut self, x: &Self::Input, dy: &Self::Output, how: #rt::Backward) {
@@ -316,7 +373,7 @@ fn expand_model(model: &Model, vis: &syn::Visibility, top: bool, out: &mut Token
             }
 
             fn input_grad(&self) -> &Self::Input {
-                #rt::Layer::input_grad(&self.#first)
+                #first_input_grad
             }
 
             fn visit(&mut self, v: &mut dyn #rt::Visitor) {

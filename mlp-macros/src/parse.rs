@@ -5,7 +5,6 @@ use crate::ast::{Head, RawArg, RawArgs, RawInput, RawLayer, RawNetwork, RawValue
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::spanned::Spanned;
 use syn::{parenthesized, Attribute, Ident, Lit, Path, Result, Token, Visibility};
 
 impl Parse for RawInput {
@@ -30,28 +29,32 @@ impl Parse for RawNetwork {
         let name: Ident = input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected the network's name, as in `pub Name< ... >`"))?;
-        input.parse::<Token![<]>().map_err(|e| {
+        let open = input.parse::<Token![<]>().map_err(|e| {
             syn::Error::new(e.span(), "expected `<` after the network's name: `Name< layer; layer; ... >`")
         })?;
-        let layers = parse_layers(input)?;
+        let layers = parse_layers(input, open.span)?;
         let close = input.parse::<Token![>]>()?.span;
         Ok(RawNetwork { attrs, vis, name, layers, close })
     }
 }
 
 /// Layers separated by `;` (the last one optional), up to a `>` that is left unconsumed.
-fn parse_layers(input: ParseStream) -> Result<Vec<RawLayer>> {
+/// `open` is the `<` they follow, where an unclosed list is reported.
+fn parse_layers(input: ParseStream, open: Span) -> Result<Vec<RawLayer>> {
+    let unclosed = || syn::Error::new(open, "unclosed `<`: end the layer list with `>`");
     let mut layers = Vec::new();
     loop {
         if input.peek(Token![>]) {
             return Ok(layers);
         }
         if input.is_empty() {
-            return Err(input.error("expected `>` to close the layer list"));
+            return Err(unclosed());
         }
         layers.push(input.parse()?);
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
+        } else if input.is_empty() {
+            return Err(unclosed());
         } else if !input.peek(Token![>]) {
             return Err(input.error("expected `;` between layers, or `>` to end the list"));
         }
@@ -68,13 +71,21 @@ impl Parse for RawLayer {
         } else {
             None
         };
-        if input.peek(Token![;]) || input.peek(Token![>]) {
-            return Err(input.error("expected a layer, such as `dense(10)`"));
+        if input.peek(Token![;]) {
+            return Err(input.error("expected a layer, found an extra `;`; remove it"));
+        }
+        if input.peek(Token![>]) {
+            return Err(input.error("expected a layer after the name, such as `dense(10)`"));
+        }
+        if input.peek(syn::LitInt) {
+            let width: syn::LitInt = input.parse()?;
+            let msg = format!("expected a layer, found a number; did you mean `dense({width})`?");
+            return Err(syn::Error::new(width.span(), msg));
         }
         let path = Path::parse_mod_style(input).map_err(|e| {
             syn::Error::new(e.span(), "expected a layer, such as `dense(10)` or a network type")
         })?;
-        let mut last = path.span();
+        let mut last = path.segments.last().map_or(first, |s| s.ident.span());
         let head = match path.get_ident() {
             Some(ident) if ident.to_string().starts_with(|c: char| c.is_ascii_lowercase()) => {
                 Head::Keyword(ident.clone())
@@ -89,8 +100,8 @@ impl Parse for RawLayer {
             None
         };
         let block = if input.peek(Token![<]) {
-            input.parse::<Token![<]>()?;
-            let layers = parse_layers(input)?;
+            let open = input.parse::<Token![<]>()?.span;
+            let layers = parse_layers(input, open)?;
             last = input.parse::<Token![>]>()?.span;
             Some(layers)
         } else {

@@ -1,0 +1,5 @@
+use mlp::prelude::*;
+
+network! {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+use mlp::prelude::*;
+
+network! { pub Hollow< input(10); residual(relu)< >; dense(1) > }
+
+fn main() {}

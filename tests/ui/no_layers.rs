@@ -1,0 +1,7 @@
+use mlp::prelude::*;
+
+network! { pub Empty< > }
+
+network! { pub OnlyInput< input(784) > }
+
+fn main() {}
