@@ -1,6 +1,7 @@
 //! What can go wrong while training, each error saying where.
 
 use crate::data::DataError;
+use crate::io::WeightError;
 
 /// An error from `fit`, `evaluate` or `predict`.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,17 @@ pub enum TrainError {
     /// Reading a batch failed.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A weight file or checkpoint could not be written or read.
+    #[error(transparent)]
+    Weights(#[from] WeightError),
+    /// A checkpoint does not fit this model.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A callback could not write its file.
     #[error("{path}: {source}")]
     Io {

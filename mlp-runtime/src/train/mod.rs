@@ -16,6 +16,7 @@
 //! ```
 
 pub mod callbacks;
+mod checkpoint;
 mod error;
 mod history;
 mod metrics;
@@ -267,6 +268,9 @@ where
             let start = Instant::now();
             progress.epoch_begin(epoch, steps);
             if fit.shuffle {
+                // From the identity each epoch, so the order depends on the generator's
+                // state alone and a resumed run shuffles as the uninterrupted one did.
+                self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                 crate::data::shuffle(&mut self.order, &mut self.ctx.rng);
             }
             let (mut loss_sum, mut correct, mut seen) = (0.0f64, [0usize; 4], 0usize);

@@ -4,11 +4,13 @@
 mod csv_logger;
 mod early_stopping;
 mod lr_scheduler;
+mod model_checkpoint;
 mod plateau;
 
 pub use csv_logger::CsvLogger;
 pub use early_stopping::EarlyStopping;
 pub use lr_scheduler::LearningRateScheduler;
+pub use model_checkpoint::ModelCheckpoint;
 pub use plateau::ReduceLrOnPlateauCallback;
 
 use super::{EpochLogs, TrainError};

@@ -1,0 +1,57 @@
+//! Saving and resuming training: weights, optimizer state, epoch count and generator,
+//! so a resumed run continues bit-identically.
+
+use super::{Model, TrainError};
+use crate::batch::Batch;
+use crate::io::{load_checkpoint, save_checkpoint, CheckpointState};
+use crate::layer::Layer;
+use crate::loss::Loss;
+use crate::optim::Optimizer;
+use std::path::Path;
+
+impl<N, O, L, const I: usize, const OUT: usize> Model<N, O, L>
+where
+    N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
+    O: Optimizer,
+    L: Loss,
+{
+    /// Writes a checkpoint: every tensor, the optimizer's state, the epochs done and the
+    /// generator behind shuffling and dropout (atomically: temporary file, then rename).
+    pub fn save_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<(), TrainError> {
+        let state = CheckpointState::of(self.epoch, &self.optimizer, &self.ctx.rng);
+        Ok(save_checkpoint(path, &mut self.net, &state)?)
+    }
+
+    /// Restores a checkpoint written by [`Model::save_checkpoint`]; the next `fit`
+    /// continues exactly where that run was. Nothing changes if the file does not fit.
+    pub fn load_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<(), TrainError> {
+        let path = path.as_ref();
+        // The weights are loaded before the optimizer state is checked; keep a copy so a
+        // mismatch changes nothing.
+        let mut before = self.net_snapshot();
+        let state = load_checkpoint(path, &mut self.net)?;
+        if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
+            self.restore_snapshot(&mut before);
+            return Err(TrainError::Checkpoint { path: path.display().to_string(), reason });
+        }
+        self.epoch = state.epoch;
+        self.ctx.rng = state.rng.restore();
+        Ok(())
+    }
+
+    fn net_snapshot(&mut self) -> Vec<Vec<f32>> {
+        let mut out = Vec::new();
+        crate::tensors::for_each_tensor(&mut self.net, |_, mut t| out.push(t.value().to_vec()));
+        out
+    }
+
+    fn restore_snapshot(&mut self, saved: &mut [Vec<f32>]) {
+        let mut i = 0;
+        crate::tensors::for_each_tensor(&mut self.net, |_, mut t| {
+            if let Some(v) = saved.get(i) {
+                t.value().copy_from_slice(v);
+            }
+            i += 1;
+        });
+    }
+}
