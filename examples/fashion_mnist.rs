@@ -128,7 +128,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     }
     if a.threads.is_none() {
         if let Ok(v) = std::env::var("MLP_THREADS") {
-            a.threads = Some(v.parse().ok().filter(|n| *n > 0).ok_or(format!("MLP_THREADS: cannot read `{v}`"))?);
+            a.threads =
+                Some(v.parse().ok().filter(|n| *n > 0).ok_or(format!("MLP_THREADS: cannot read `{v}`"))?);
         }
     }
     Ok(Some(a))
@@ -197,9 +198,14 @@ fn run(args: &Args) -> Result<(), Failure> {
     let default_optimizer = match args.model.as_str() {
         "plain" | "batchnorm" => "sgd",
         "dropout" | "residual" => "adam",
-        other => return Err(Failure::Usage(format!("unknown model `{other}`; try plain, batchnorm, dropout or residual"))),
+        other => {
+            return Err(Failure::Usage(format!(
+                "unknown model `{other}`; try plain, batchnorm, dropout or residual"
+            )))
+        }
     };
-    let opt = optimizer(args.optimizer.as_deref().unwrap_or(default_optimizer), args.lr).map_err(Failure::Usage)?;
+    let opt =
+        optimizer(args.optimizer.as_deref().unwrap_or(default_optimizer), args.lr).map_err(Failure::Usage)?;
     // All cores unless told otherwise; products too small to pay for a hand-off stay on one.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     mlp::kernel::set_threads(args.threads.unwrap_or(cores));
@@ -268,5 +274,6 @@ fn misclassified<N: Net<784, 10>>(
         }
     }
     let rows = images.len().div_ceil(6);
-    mlp::plot::image_grid(&images, rows, 6, (28, 28), &captions, path).map_err(|e| Failure::Other(e.to_string()))
+    mlp::plot::image_grid(&images, rows, 6, (28, 28), &captions, path)
+        .map_err(|e| Failure::Other(e.to_string()))
 }

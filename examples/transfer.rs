@@ -62,7 +62,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let test_b = test.filter(is_b)?.map_classes(to_b)?;
 
     eprintln!("training model A on {} images of 8 classes for {epochs_a} epochs", train_a.len());
-    let mut model_a = Model::compile(ModelA::seeded(seed), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let mut model_a =
+        Model::compile(ModelA::seeded(seed), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
     model_a.fit(&train_a, Fit::new().epochs(epochs_a))?;
     let acc_a = model_a.evaluate(&test_a)?.get("accuracy").unwrap_or(f32::NAN);
     let dir = std::env::temp_dir().join(format!("mlp-transfer-{}", std::process::id()));

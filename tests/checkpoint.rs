@@ -29,15 +29,18 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.ckpt");
 
-    let mut straight = Model::compile(Net::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(5);
+    let mut straight =
+        Model::compile(Net::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(5);
     straight.fit(&data, quiet(4)).unwrap();
 
-    let mut first = Model::compile(Net::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(5);
+    let mut first =
+        Model::compile(Net::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(5);
     first.fit(&data, quiet(2)).unwrap();
     first.save_checkpoint(&path).unwrap();
 
     // Another process: other initial weights, other seed; the checkpoint restores all.
-    let mut resumed = Model::compile(Net::seeded(99), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(77);
+    let mut resumed =
+        Model::compile(Net::seeded(99), Adam::new(0.01), SparseCategoricalCrossentropy::new()).seed(77);
     resumed.load_checkpoint(&path).unwrap();
     assert_eq!(resumed.epoch(), 2);
     let h = resumed.fit(&data, quiet(2)).unwrap();

@@ -28,7 +28,8 @@ fn plain_sgd_two_epochs_reaches_keras_territory() {
 fn dropout_adam_one_epoch() {
     // Keras 3: 87.1% after 10 epochs; one epoch of Adam is well above 80%.
     let (train, test) = data();
-    let mut model = Model::compile(DropoutElu::seeded(42), Adam::new(1e-3), SparseCategoricalCrossentropy::new());
+    let mut model =
+        Model::compile(DropoutElu::seeded(42), Adam::new(1e-3), SparseCategoricalCrossentropy::new());
     model.fit(&train, Fit::new().epochs(1).verbose(Verbosity::Lines)).unwrap();
     let acc = model.evaluate(&test).unwrap().get("accuracy").unwrap();
     eprintln!("dropout, 1 epoch: test accuracy {acc:.4}");

@@ -57,14 +57,18 @@ fn fit_learns_and_reports_history() {
 fn same_seed_gives_bit_identical_weights() {
     let train = blobs(300, 3);
     let run = || {
-        let mut model =
-            Model::compile(Blobs::seeded(7), Sgd::new(0.05).momentum(0.9), SparseCategoricalCrossentropy::new())
-                .seed(11);
+        let mut model = Model::compile(
+            Blobs::seeded(7),
+            Sgd::new(0.05).momentum(0.9),
+            SparseCategoricalCrossentropy::new(),
+        )
+        .seed(11);
         model.fit(&train, quiet().epochs(3).batch_size(16)).unwrap();
         weights(&mut model.net)
     };
     assert_eq!(run(), run());
-    let mut other = Model::compile(Blobs::seeded(7), Sgd::new(0.05), SparseCategoricalCrossentropy::new()).seed(12);
+    let mut other =
+        Model::compile(Blobs::seeded(7), Sgd::new(0.05), SparseCategoricalCrossentropy::new()).seed(12);
     other.fit(&train, quiet().epochs(1)).unwrap();
     assert_ne!(run(), weights(&mut other.net));
 }
@@ -189,7 +193,9 @@ fn csv_logger_writes_keras_columns() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.csv");
     let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
-    model.fit(&blobs(60, 9), quiet().epochs(2).validation_split(0.25).callback(CsvLogger::new(&path))).unwrap();
+    model
+        .fit(&blobs(60, 9), quiet().epochs(2).validation_split(0.25).callback(CsvLogger::new(&path)))
+        .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "epoch,loss,accuracy,val_loss,val_accuracy,lr");
@@ -216,8 +222,11 @@ fn mc_dropout_averages_stochastic_passes() {
 #[test]
 fn global_clipnorm_limits_the_step() {
     let data = blobs(30, 11);
-    let mut model =
-        Model::compile(Frozen::seeded(3), Sgd::new(1.0).global_clipnorm(1e-3), SparseCategoricalCrossentropy::new());
+    let mut model = Model::compile(
+        Frozen::seeded(3),
+        Sgd::new(1.0).global_clipnorm(1e-3),
+        SparseCategoricalCrossentropy::new(),
+    );
     let before = weights(&mut model.net);
     model.fit(&data, quiet().batch_size(30).shuffle(false)).unwrap();
     let after = weights(&mut model.net);

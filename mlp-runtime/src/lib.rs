@@ -37,7 +37,8 @@ pub mod prelude {
     pub use crate::optim::prelude::*;
     pub use crate::summary::Summary;
     pub use crate::train::callbacks::{
-        Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLrOnPlateauCallback,
+        Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
+        ReduceLrOnPlateauCallback,
     };
     pub use crate::train::{EpochLogs, Evaluation, Fit, History, Metric, Model, TrainError, Verbosity};
 }

@@ -37,7 +37,9 @@ impl Metric {
             (Metric::Accuracy, Targets::Values(v)) => {
                 samples.zip(v.chunks_exact(width)).filter(|(y, t)| argmax(y) == argmax(t)).count()
             }
-            (Metric::TopK(k), Targets::Classes(c)) => samples.zip(c).filter(|(y, t)| in_top_k(y, **t as usize, *k)).count(),
+            (Metric::TopK(k), Targets::Classes(c)) => {
+                samples.zip(c).filter(|(y, t)| in_top_k(y, **t as usize, *k)).count()
+            }
             (Metric::TopK(k), Targets::Values(v)) => {
                 samples.zip(v.chunks_exact(width)).filter(|(y, t)| in_top_k(y, argmax(t), *k)).count()
             }

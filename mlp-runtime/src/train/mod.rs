@@ -422,7 +422,12 @@ where
         Ok(mean)
     }
 
-    fn run_inference(&mut self, data: &Dataset, out: &mut Vec<f32>, mc_dropout: bool) -> Result<(), TrainError> {
+    fn run_inference(
+        &mut self,
+        data: &Dataset,
+        out: &mut Vec<f32>,
+        mc_dropout: bool,
+    ) -> Result<(), TrainError> {
         if data.width() != I {
             return Err(TrainError::Shape {
                 what: format!("the data has {} features per sample; the network takes {I}", data.width()),
