@@ -32,7 +32,7 @@ const B0: [f32; 2] = [0.25, -1.5];
 /// scales, independent of the weights so the f64 reference sees the same numbers.
 fn grad(s: usize, i: usize, t: u64) -> f32 {
     let base = [[0.5f32, -1.0, 2.0], [3.0, -0.01, 0.0]][s][i];
-    base * (1.0 + 0.25 * t as f32) * if t % 3 == 0 { -1.0 } else { 1.0 }
+    base * (1.0 + 0.25 * t as f32) * if t.is_multiple_of(3) { -1.0 } else { 1.0 }
 }
 
 fn grads(s: usize, n: usize, t: u64) -> Vec<f32> {
