@@ -1,0 +1,409 @@
+//! Our half of the side-by-side comparison with PyTorch (`scripts/compare.sh` runs it
+//! beside `scripts/bench_pytorch.py` and prints one table). Not a criterion bench: it times
+//! real 60,000-sample epochs, which criterion's sampling would make far too long, and it
+//! prints the same JSON schema as `bench_pytorch.py`, so the two merge row by row.
+//!
+//! It is a `harness = false` bench target rather than an example so that it builds with the
+//! optimized bench profile and is never compiled by `cargo test` (CI).
+//!
+//! ```text
+//! cargo bench --bench compare -- --threads 1 [--models A,B,C,T] [--batch-sizes 32,256]
+//!                                [--repeats 3] [--quick]
+//! cargo bench --bench compare -- --kernel     # per-product timings behind kernel.rs' thresholds
+//! ```
+//!
+//! Same protocol as `bench_pytorch.py`: per model and batch size, a warm-up epoch then
+//! `repeats` timed epochs (median reported) of `Model::fit` (shuffle, gather, step) over
+//! synthetic Fashion-MNIST-shaped data; single training steps at batch 1, 32 and 256
+//! (median after 10 warm-up steps); model A's prediction of one sample and of 10,000 in
+//! batches of 1,000 (median, warm-up excluded).
+
+#[path = "models.rs"]
+mod models;
+
+use mlp::loss::Loss;
+use mlp::optim::Optimizer;
+use mlp::prelude::*;
+use models::*;
+use std::hint::black_box;
+use std::time::Instant;
+
+const STEP_BATCHES: [usize; 3] = [1, 32, 256];
+
+struct Args {
+    threads: usize,
+    models: Vec<String>,
+    batch_sizes: Vec<usize>,
+    repeats: usize,
+    quick: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args { threads: 1, models: vec![], batch_sizes: vec![32, 256], repeats: 0, quick: false };
+    let mut models = "A,B,C,T".to_string();
+    let mut it = std::env::args().skip(1);
+    let num = |v: Option<String>, f: &str| -> Result<usize, String> {
+        v.and_then(|v| v.parse().ok()).ok_or(format!("{f} needs a number"))
+    };
+    while let Some(f) = it.next() {
+        match f.as_str() {
+            "--threads" => a.threads = num(it.next(), &f)?.max(1),
+            "--models" => models = it.next().ok_or("--models needs a list")?,
+            "--batch-sizes" => {
+                let v = it.next().ok_or("--batch-sizes needs a list")?;
+                a.batch_sizes = v
+                    .split(',')
+                    .map(|s| s.parse().map_err(|_| format!("bad batch size {s}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--repeats" => a.repeats = num(it.next(), &f)?,
+            "--quick" => a.quick = true,
+            "--kernel" => {
+                kernel_report();
+                std::process::exit(0);
+            }
+            // `cargo bench` passes this to every bench target.
+            "--bench" => {}
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.repeats == 0 {
+        a.repeats = if a.quick { 1 } else { 3 };
+    }
+    a.models = models.split(',').map(|m| m.trim().to_uppercase()).filter(|m| !m.is_empty()).collect();
+    Ok(a)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Process CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn json_num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.6}"),
+        _ => "null".into(),
+    }
+}
+
+struct Row {
+    model: String,
+    batch: usize,
+    epoch_s_all: Vec<f64>,
+    epoch_cpu: Vec<f64>,
+    step_us: Option<f64>,
+    loss: Option<f64>,
+}
+
+fn bench_model<const I: usize, const OUT: usize, N, O, L>(
+    name: &str,
+    mut make: impl FnMut() -> Model<N, O, L>,
+    data: &Dataset,
+    epoch_batches: &[usize],
+    args: &Args,
+) -> Vec<Row>
+where
+    N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
+    O: Optimizer,
+    L: Loss,
+{
+    let mut all: Vec<usize> = epoch_batches.iter().chain(&STEP_BATCHES).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut rows = Vec::new();
+    for batch in all {
+        let mut model = make();
+        let mut row = Row {
+            model: name.into(),
+            batch,
+            epoch_s_all: vec![],
+            epoch_cpu: vec![],
+            step_us: None,
+            loss: None,
+        };
+        if epoch_batches.contains(&batch) {
+            let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
+            if args.quick {
+                // A short warm-up: the first 100 batches.
+                let n = (100 * batch).min(data.len());
+                let idx: Vec<usize> = (0..n).collect();
+                let warm = data.subset(&idx).expect("indices in range");
+                model.fit(&warm, fit()).expect("warm-up");
+            } else {
+                model.fit(data, fit()).expect("warm-up epoch");
+            }
+            for _ in 0..args.repeats {
+                let (t0, c0) = (Instant::now(), cpu_seconds());
+                let h = model.fit(data, fit()).expect("epoch");
+                row.epoch_s_all.push(t0.elapsed().as_secs_f64());
+                row.epoch_cpu.push(cpu_seconds() - c0);
+                row.loss = h.series("loss").last().map(|v| *v as f64);
+            }
+        }
+        let x: Batch<I> = first(data, batch);
+        let idx: Vec<usize> = (0..batch).collect();
+        let mut targets = mlp::data::TargetBuf::default();
+        data.fill_targets(&idx, &mut targets).expect("indices in range");
+        let n = if batch >= 256 {
+            if args.quick {
+                20
+            } else {
+                100
+            }
+        } else if args.quick {
+            50
+        } else {
+            500
+        };
+        let mut times = Vec::with_capacity(n);
+        for k in 0..10 + n {
+            let t0 = Instant::now();
+            black_box(model.train_step(&x, targets.as_targets()));
+            if k >= 10 {
+                times.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        row.step_us = Some(median(&mut times));
+        let mut e = row.epoch_s_all.clone();
+        eprintln!(
+            "ours {name} batch {batch:3}: epoch {} s (all {:?}), step {:.1} us",
+            json_num(Some(median(&mut e))),
+            row.epoch_s_all,
+            row.step_us.unwrap()
+        );
+        rows.push(row);
+    }
+    rows
+}
+
+fn predict(args: &Args) -> (f64, f64) {
+    let data = fashion_like(10_000, 7);
+    let one: Batch<784> = first(&data, 1);
+    let mut net = Plain::seeded(42);
+    let calls = if args.quick { 200 } else { 2000 };
+    let mut times = Vec::with_capacity(calls);
+    for k in 0..200 + calls {
+        let t0 = Instant::now();
+        black_box(net.predict(black_box(&one)).as_slice()[0]);
+        if k >= 200 {
+            times.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let single = median(&mut times);
+    let mut model = model_a(42);
+    let mut out = Vec::new();
+    let reps = if args.quick { 2 } else { 7 };
+    let mut times = Vec::new();
+    for k in 0..1 + reps {
+        let t0 = Instant::now();
+        model.predict_into(&data, &mut out).expect("width 784");
+        black_box(&out);
+        if k >= 1 {
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let batch = median(&mut times);
+    eprintln!("ours predict A: single {single:.1} us, 10k in batches of 1000 {batch:.1} ms");
+    (single, batch)
+}
+
+fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("compare: {e}");
+            std::process::exit(2);
+        }
+    };
+    mlp::kernel::set_threads(args.threads);
+    let load_before = loadavg();
+    let mut rows = Vec::new();
+    let fashion = args.models.iter().any(|m| m != "T").then(|| fashion_like(60_000, 42));
+    for m in &args.models {
+        let b = &args.batch_sizes;
+        match m.as_str() {
+            "A" => rows.extend(bench_model(m, || model_a(42), fashion.as_ref().unwrap(), b, &args)),
+            "B" => rows.extend(bench_model(m, || model_b(42), fashion.as_ref().unwrap(), b, &args)),
+            "C" => rows.extend(bench_model(m, || model_c(42), fashion.as_ref().unwrap(), b, &args)),
+            "T" => rows.extend(bench_model(m, || model_t(42), &tiny_data(10_000, 42), &[32], &args)),
+            other => {
+                eprintln!("compare: unknown model {other} (expected A, B, C or T)");
+                std::process::exit(2);
+            }
+        }
+    }
+    let pred = args.models.iter().any(|m| m == "A").then(|| predict(&args));
+    // The same schema as bench_pytorch.py (see its docstring), plus loadavg after.
+    let mut s = String::from("{\n");
+    s += &format!(
+        " \"machine\": {{\"cpu\": {:?}, \"cores\": {}, \"threads\": {}, \"loadavg\": [{}], \"loadavg_after\": [{}], \"avx2_fma\": {}}},\n",
+        cpu_model(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        args.threads,
+        load_before,
+        loadavg(),
+        cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+    );
+    s += &format!(
+        " \"config\": {{\"repeats\": {}, \"quick\": {}}},\n \"results\": [\n",
+        args.repeats, args.quick
+    );
+    let n = rows.len();
+    for (i, mut r) in rows.into_iter().enumerate() {
+        let epoch = (!r.epoch_s_all.is_empty()).then(|| median(&mut r.epoch_s_all.clone()));
+        let cpu = (!r.epoch_cpu.is_empty()).then(|| median(&mut r.epoch_cpu));
+        let all: Vec<String> = r.epoch_s_all.iter().map(|v| format!("{v:.4}")).collect();
+        s += &format!(
+            "  {{\"model\": \"{}\", \"batch\": {}, \"threads\": {}, \"epoch_s\": {}, \"epoch_s_all\": [{}], \"epoch_cpu_s\": {}, \"step_us\": {}, \"loss\": {}}}{}\n",
+            r.model,
+            r.batch,
+            args.threads,
+            json_num(epoch),
+            all.join(", "),
+            json_num(cpu),
+            json_num(r.step_us),
+            json_num(r.loss),
+            if i + 1 < n { "," } else { "" }
+        );
+    }
+    s += " ],\n";
+    s += &match pred {
+        Some((single, batch)) => format!(
+            " \"predict\": {{\"model\": \"A\", \"threads\": {}, \"single_us\": {single:.3}, \"batch10k_ms\": {batch:.3}}}\n",
+            args.threads
+        ),
+        None => " \"predict\": null\n".into(),
+    };
+    s += "}";
+    println!("{s}");
+}
+
+/// `--kernel`: the products of model A (batch 1, 32, 256) and of the tiny network (batch
+/// 32) on each kernel path, one and two threads, in microseconds per call; and what
+/// matrixmultiply's per-call packing allocation costs on its own. The numbers behind
+/// `SMALL` and `PARALLEL_MIN` in mlp-runtime/src/kernel.rs.
+fn kernel_report() {
+    use mlp::kernel::{gemm, gemm_via, set_threads, Mat, Path};
+    // (label, m, k, n, A stored transposed: the forward pass reads the kernel as W^T,
+    // B transposed: the weight gradient reads dz^T)
+    let mut shapes: Vec<(String, usize, usize, usize, bool, bool)> = Vec::new();
+    for n in [1, 32, 256] {
+        for (i, o) in [(784, 300), (300, 100), (100, 10)] {
+            shapes.push((format!("A fwd {o}x{i} b{n}"), o, i, n, true, false));
+            shapes.push((format!("A dW {i}x{o} b{n}"), i, n, o, false, true));
+            if i != 784 {
+                shapes.push((format!("A dx {i}x{o} b{n}"), i, o, n, false, false));
+            }
+        }
+    }
+    for (i, o) in [(4, 32), (32, 16), (16, 4)] {
+        shapes.push((format!("T fwd {o}x{i} b32"), o, i, 32, true, false));
+        shapes.push((format!("T dW {i}x{o} b32"), i, 32, o, false, true));
+        if i != 4 {
+            shapes.push((format!("T dx {i}x{o} b32"), i, o, 32, false, false));
+        }
+    }
+    set_threads(2);
+    println!("| product (m x k x n) | MACs | auto 1t us | packed us | small us | auto 2t us | split 2t us |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, m, k, n, at, bt) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.01).collect();
+        let mut c = vec![0.0f32; m * n];
+        let am = if at { Mat::col_major_t(&a, k) } else { Mat::col_major(&a, m) };
+        let bm = if bt { Mat::col_major_t(&b, n) } else { Mat::col_major(&b, k) };
+        let time = |c: &mut Vec<f32>, f: &dyn Fn(&mut [f32])| {
+            let reps = (20_000_000 / (m * k * n).max(1)).clamp(5, 20_000);
+            let mut best = Vec::new();
+            for _ in 0..7 {
+                let t0 = Instant::now();
+                for _ in 0..reps {
+                    f(black_box(c.as_mut_slice()));
+                }
+                best.push(t0.elapsed().as_secs_f64() * 1e6 / reps as f64);
+            }
+            median(&mut best)
+        };
+        set_threads(1);
+        let auto1 = time(&mut c, &|c| gemm(m, k, n, 1.0, am, bm, 1.0, c));
+        let packed = time(&mut c, &|c| gemm_via(Path::Packed, m, k, n, 1.0, am, bm, 1.0, c));
+        let small = time(&mut c, &|c| gemm_via(Path::Small, m, k, n, 1.0, am, bm, 1.0, c));
+        set_threads(2);
+        let auto2 = time(&mut c, &|c| gemm(m, k, n, 1.0, am, bm, 1.0, c));
+        let split = time(&mut c, &|c| gemm_via(Path::Split, m, k, n, 1.0, am, bm, 1.0, c));
+        println!(
+            "| {label} ({m}x{k}x{n}) | {} | {auto1:.2} | {packed:.2} | {small:.2} | {auto2:.2} | {split:.2} |",
+            m * k * n
+        );
+    }
+    // matrixmultiply's packing buffer: KC x round_up(min(m, MC), MR) + KC x round_up(min(n, NC), NR)
+    // floats (KC 256, MC 64, NC 1024, MR NR 8 for its AVX kernels), allocated and freed once
+    // per call. Timed on its own, with one store per page as the packing loop would make.
+    println!();
+    println!("| packing buffer (model A product) | bytes | alloc + touch + free, us |");
+    println!("|---|---|---|");
+    for (label, m, k, n) in [
+        ("fwd 300x784 b32", 300usize, 784usize, 32usize),
+        ("fwd 300x784 b256", 300, 784, 256),
+        ("dW 784x300 b32", 784, 32, 300),
+    ] {
+        let kc = k.min(256);
+        let floats = kc * m.min(64).div_ceil(8) * 8 + kc * n.min(1024).div_ceil(8) * 8;
+        let layout = std::alloc::Layout::from_size_align(floats * 4, 32).unwrap();
+        let reps = 20_000;
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            // SAFETY: a non-zero-size layout; the block is written within bounds and freed
+            // with the layout it was allocated with.
+            unsafe {
+                let p = std::alloc::alloc(layout);
+                assert!(!p.is_null());
+                for off in (0..layout.size()).step_by(4096) {
+                    p.add(off).write_volatile(1);
+                }
+                std::alloc::dealloc(black_box(p), layout);
+            }
+        }
+        println!(
+            "| {label} ({m}x{k}x{n}) | {} | {:.3} |",
+            floats * 4,
+            t0.elapsed().as_secs_f64() * 1e6 / reps as f64
+        );
+    }
+}
