@@ -1,7 +1,7 @@
 //! Resuming from a checkpoint continues bit-identically; checkpoint callbacks write files.
 
-use mlp::gradcheck::collect;
 use mlp::prelude::*;
+use mlp::tensors::{collect, snapshot};
 use rand::Rng as _;
 
 network! { Net< input(4); dense(16, relu); batch_norm; dropout(0.2); dense(3, softmax) > }
@@ -15,12 +15,6 @@ fn blobs(n: usize) -> Dataset {
 
 fn quiet<'a>(epochs: usize) -> Fit<'a, Net> {
     Fit::new().epochs(epochs).batch_size(16).verbose(Verbosity::Silent)
-}
-
-fn everything(net: &mut Net) -> Vec<Vec<f32>> {
-    let mut out = Vec::new();
-    mlp::tensors::for_each_tensor(net, |_, mut t| out.push(t.value().to_vec()));
-    out
 }
 
 #[test]
@@ -45,7 +39,7 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_run() {
     assert_eq!(resumed.epoch(), 2);
     let h = resumed.fit(&data, quiet(2)).unwrap();
     assert_eq!(h.epochs[0].epoch, 3);
-    assert_eq!(everything(&mut resumed.net), everything(&mut straight.net));
+    assert_eq!(snapshot(&mut resumed.net), snapshot(&mut straight.net));
 }
 
 #[test]
@@ -83,6 +77,6 @@ fn model_checkpoint_keeps_the_best_epoch() {
     let mut net = Net::seeded(4);
     net.load(&best).unwrap();
     if best_epoch == 5 {
-        assert_eq!(everything(&mut net), everything(&mut model.net));
+        assert_eq!(snapshot(&mut net), snapshot(&mut model.net));
     }
 }

@@ -88,7 +88,7 @@ fn softmax_output_is_a_distribution_even_for_huge_logits() {
 fn same_seed_same_weights_other_seed_other_weights() {
     let w = |seed| {
         let mut net = Plain::seeded(seed);
-        mlp::gradcheck::collect(&mut net, |p| p.value.to_vec())
+        mlp::tensors::collect(&mut net, |p| p.value.to_vec())
     };
     assert_eq!(w(42), w(42));
     assert_ne!(w(42), w(43));

@@ -1,8 +1,8 @@
 //! fit / evaluate / predict on small synthetic data: learning, determinism, freezing,
 //! penalties, callbacks and errors.
 
-use mlp::gradcheck::collect;
 use mlp::prelude::*;
+use mlp::tensors::collect;
 use rand::Rng as _;
 
 network! { Blobs< input(4); dense(16, relu); batch_norm; dropout(0.1); dense(3, softmax) > }

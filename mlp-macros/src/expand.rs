@@ -347,11 +347,6 @@ fn expand_model(
                 #rt::Layer::forward(self, x, &mut ctx);
                 #rt::Layer::output(self)
             }
-
-            /// A Keras-like table of the layers and their parameter counts.
-            pub fn summary() -> #rt::Summary {
-                #rt::Summary::of::<Self>()
-            }
         }
 
         impl #rt::Layer for #name {

@@ -2,7 +2,8 @@
 //! parameter gradient against central differences of a random linear loss.
 
 use crate::batch::Batch;
-use crate::layer::{Backward, Context, Layer, Mode, Param, Visitor};
+use crate::layer::{Backward, Context, Layer, Mode};
+pub use crate::tensors::{collect, zero_grads};
 use rand::Rng as _;
 
 /// How far the analytic and numeric gradients may differ: `|a - n| <= atol + rtol * max(|a|, |n|)`.
@@ -94,31 +95,6 @@ fn compare(analytic: f32, numeric: f32, tol: Tolerance) -> Result<(), String> {
     }
 }
 
-/// Sets every parameter gradient to zero.
-pub fn zero_grads<L: Layer + ?Sized>(layer: &mut L) {
-    struct Zero;
-    impl Visitor for Zero {
-        fn param(&mut self, _: &'static str, p: Param<'_>) {
-            p.grad.fill(0.0);
-        }
-    }
-    layer.visit(&mut Zero);
-}
-
-/// Applies `f` to every parameter in visit order and collects the results.
-pub fn collect<L: Layer + ?Sized, T>(layer: &mut L, f: impl FnMut(Param<'_>) -> T) -> Vec<T> {
-    struct Collect<F, T>(F, Vec<T>);
-    impl<F: FnMut(Param<'_>) -> T, T> Visitor for Collect<F, T> {
-        fn param(&mut self, _: &'static str, p: Param<'_>) {
-            let v = (self.0)(p);
-            self.1.push(v);
-        }
-    }
-    let mut c = Collect(f, Vec::new());
-    layer.visit(&mut c);
-    c.1
-}
-
 fn nudge<L: Layer + ?Sized>(layer: &mut L, tensor: usize, elem: usize, delta: f32) {
     let mut t = 0;
     let _ = collect(layer, |p| {
@@ -134,6 +110,7 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::init::Init;
+    use crate::layer::{Param, Visitor};
     use crate::layers::{ActivationLayer, BatchNorm, Dense, Dropout, LayerNorm};
 
     fn input<const N: usize>(n: usize, seed: u64) -> Batch<N> {

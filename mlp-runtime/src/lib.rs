@@ -52,5 +52,5 @@ pub mod __private {
     pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor};
     pub use crate::layers::*;
     pub use crate::rng::{seeded, Rng};
-    pub use crate::summary::{Row, Summary};
+    pub use crate::summary::Row;
 }

@@ -78,3 +78,46 @@ pub fn for_each_tensor<L: Layer + ?Sized>(layer: &mut L, f: impl FnMut(&str, Ten
     }
     layer.visit(&mut Named { prefix: String::new(), marks: Vec::new(), f });
 }
+
+/// Sets every parameter gradient to zero.
+pub fn zero_grads<L: Layer + ?Sized>(layer: &mut L) {
+    struct Zero;
+    impl Visitor for Zero {
+        fn param(&mut self, _: &'static str, p: Param<'_>) {
+            p.grad.fill(0.0);
+        }
+    }
+    layer.visit(&mut Zero);
+}
+
+/// Applies `f` to every parameter in visit order and collects the results.
+pub fn collect<L: Layer + ?Sized, T>(layer: &mut L, f: impl FnMut(Param<'_>) -> T) -> Vec<T> {
+    struct Collect<F, T>(F, Vec<T>);
+    impl<F: FnMut(Param<'_>) -> T, T> Visitor for Collect<F, T> {
+        fn param(&mut self, _: &'static str, p: Param<'_>) {
+            let v = (self.0)(p);
+            self.1.push(v);
+        }
+    }
+    let mut c = Collect(f, Vec::new());
+    layer.visit(&mut c);
+    c.1
+}
+
+/// A copy of every tensor's values (parameters and buffers), in visit order.
+pub fn snapshot<L: Layer + ?Sized>(layer: &mut L) -> Vec<Vec<f32>> {
+    let mut out = Vec::new();
+    for_each_tensor(layer, |_, mut t| out.push(t.value().to_vec()));
+    out
+}
+
+/// Puts back values taken by [`snapshot`] (of a network of the same type).
+pub fn restore<L: Layer + ?Sized>(layer: &mut L, saved: &[Vec<f32>]) {
+    let mut i = 0;
+    for_each_tensor(layer, |_, mut t| {
+        if let Some(v) = saved.get(i) {
+            t.value().copy_from_slice(v);
+        }
+        i += 1;
+    });
+}

@@ -7,6 +7,7 @@ use crate::io::{load_checkpoint, save_checkpoint, CheckpointState};
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
+use crate::tensors::{restore, snapshot};
 use std::path::Path;
 
 impl<N, O, L, const I: usize, const OUT: usize> Model<N, O, L>
@@ -28,30 +29,14 @@ where
         let path = path.as_ref();
         // The weights are loaded before the optimizer state is checked; keep a copy so a
         // mismatch changes nothing.
-        let mut before = self.net_snapshot();
+        let before = snapshot(&mut self.net);
         let state = load_checkpoint(path, &mut self.net)?;
         if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
-            self.restore_snapshot(&mut before);
+            restore(&mut self.net, &before);
             return Err(TrainError::Checkpoint { path: path.display().to_string(), reason });
         }
         self.epoch = state.epoch;
         self.ctx.rng = state.rng.restore();
         Ok(())
-    }
-
-    fn net_snapshot(&mut self) -> Vec<Vec<f32>> {
-        let mut out = Vec::new();
-        crate::tensors::for_each_tensor(&mut self.net, |_, mut t| out.push(t.value().to_vec()));
-        out
-    }
-
-    fn restore_snapshot(&mut self, saved: &mut [Vec<f32>]) {
-        let mut i = 0;
-        crate::tensors::for_each_tensor(&mut self.net, |_, mut t| {
-            if let Some(v) = saved.get(i) {
-                t.value().copy_from_slice(v);
-            }
-            i += 1;
-        });
     }
 }

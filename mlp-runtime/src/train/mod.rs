@@ -451,7 +451,7 @@ where
 /// Keras' regularization loss: `sum(l1 * |w| + l2 * w^2)` over penalized kernels.
 fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
     let mut total = 0.0f64;
-    crate::gradcheck::collect(net, |p| {
+    crate::tensors::collect(net, |p| {
         if p.l1 > 0.0 || p.l2 > 0.0 {
             for w in p.value.iter() {
                 total += (p.l1 * w.abs()) as f64 + (p.l2 * w * w) as f64;

@@ -2,7 +2,7 @@
 
 use super::{higher_is_better, monitored, Callback, Control};
 use crate::layer::Layer;
-use crate::tensors::for_each_tensor;
+use crate::tensors::{restore, snapshot};
 use crate::train::{EpochLogs, TrainError};
 
 /// Stops training when the monitored value has not improved by `min_delta` for
@@ -93,16 +93,7 @@ impl<N: Layer> Callback<N> for EarlyStopping {
             self.best_epoch = logs.epoch;
             self.wait = 0;
             if self.restore_best {
-                let mut i = 0;
-                let weights = &mut self.best_weights;
-                for_each_tensor(ctl.net, |_, mut t| {
-                    if weights.len() <= i {
-                        weights.push(Vec::new());
-                    }
-                    weights[i].clear();
-                    weights[i].extend_from_slice(t.value());
-                    i += 1;
-                });
+                self.best_weights = snapshot(ctl.net);
             }
             return Ok(());
         }
@@ -116,14 +107,7 @@ impl<N: Layer> Callback<N> for EarlyStopping {
 
     fn on_train_end(&mut self, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         if self.restore_best && !self.best_weights.is_empty() {
-            let mut i = 0;
-            let weights = &self.best_weights;
-            for_each_tensor(ctl.net, |_, mut t| {
-                if let Some(w) = weights.get(i) {
-                    t.value().copy_from_slice(w);
-                }
-                i += 1;
-            });
+            restore(ctl.net, &self.best_weights);
         }
         Ok(())
     }
