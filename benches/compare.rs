@@ -58,6 +58,14 @@ fn parse() -> Result<Args, String> {
             }
             "--repeats" => a.repeats = num(it.next(), &f)?,
             "--quick" => a.quick = true,
+            "--profile" => {
+                // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind.
+                let model = it.next().ok_or("--profile needs a model")?;
+                let batch = num(it.next(), &f)?;
+                let steps = num(it.next(), &f)?;
+                profile(&model, batch, steps);
+                std::process::exit(0);
+            }
             "--kernel" => {
                 kernel_report();
                 std::process::exit(0);
@@ -314,6 +322,37 @@ fn main() {
     println!("{s}");
 }
 
+/// `--profile`: `steps` training steps of one model at one batch size and nothing else
+/// (after two warm-up steps), so a profiler sees only the step.
+fn profile(model: &str, batch: usize, steps: usize) {
+    fn run<const I: usize, const OUT: usize, N, O, L>(
+        mut m: Model<N, O, L>,
+        data: &Dataset,
+        batch: usize,
+        steps: usize,
+    ) where
+        N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
+        O: Optimizer,
+        L: Loss,
+    {
+        let x: Batch<I> = first(data, batch);
+        let idx: Vec<usize> = (0..batch).collect();
+        let mut t = mlp::data::TargetBuf::default();
+        data.fill_targets(&idx, &mut t).expect("indices in range");
+        let t0 = Instant::now();
+        for _ in 0..steps + 2 {
+            black_box(m.train_step(&x, t.as_targets()));
+        }
+        eprintln!("{:.1} us per step", t0.elapsed().as_secs_f64() * 1e6 / (steps + 2) as f64);
+    }
+    match model {
+        "A" => run(model_a(1), &fashion_like(batch, 1), batch, steps),
+        "B" => run(model_b(1), &fashion_like(batch, 1), batch, steps),
+        "C" => run(model_c(1), &fashion_like(batch, 1), batch, steps),
+        _ => run(model_t(1), &tiny_data(batch, 1), batch, steps),
+    }
+}
+
 /// `--kernel`: the products of model A (batch 1, 32, 256) and of the tiny network (batch
 /// 32) on each kernel path, one and two threads, in microseconds per call; and what
 /// matrixmultiply's per-call packing allocation costs on its own. The numbers behind
@@ -372,6 +411,70 @@ fn kernel_report() {
             m * k * n
         );
     }
+    // The forward product two ways: y = W^T x as kernel.rs does it (C column-major, A the
+    // stored kernel read transposed), and y^T = x^T W (C written row by row: the stored
+    // kernel is then matrixmultiply's right operand, packed from contiguous columns).
+    println!();
+    println!("| forward product | W^T x us | (x^T W)^T us |");
+    println!("|---|---|---|");
+    set_threads(1);
+    for (o, i, n) in
+        [(300usize, 784usize, 32usize), (300, 784, 256), (100, 300, 32), (100, 300, 256), (16, 32, 32)]
+    {
+        let w: Vec<f32> = (0..i * o).map(|v| (v % 13) as f32 * 0.01).collect();
+        let x: Vec<f32> = (0..i * n).map(|v| (v % 7) as f32 * 0.01).collect();
+        let mut y = vec![0.0f32; o * n];
+        let reps = (20_000_000 / (o * i * n)).clamp(5, 20_000);
+        let mut t = |f: &mut dyn FnMut(&mut [f32])| {
+            let mut v = Vec::new();
+            for _ in 0..7 {
+                let t0 = Instant::now();
+                for _ in 0..reps {
+                    f(black_box(y.as_mut_slice()));
+                }
+                v.push(t0.elapsed().as_secs_f64() * 1e6 / reps as f64);
+            }
+            median(&mut v)
+        };
+        let direct = t(&mut |y| gemm(o, i, n, 1.0, Mat::col_major_t(&w, i), Mat::col_major(&x, i), 1.0, y));
+        let transposed = t(&mut |y| {
+            // SAFETY: x is i×n column-major (read as n×i: rs i, cs 1), w is i×o column-major,
+            // y is o×n column-major (written as n×o: rs o, cs 1); all in bounds.
+            unsafe {
+                matrixmultiply::sgemm(
+                    n,
+                    i,
+                    o,
+                    1.0,
+                    x.as_ptr(),
+                    i as isize,
+                    1,
+                    w.as_ptr(),
+                    1,
+                    i as isize,
+                    1.0,
+                    y.as_mut_ptr(),
+                    o as isize,
+                    1,
+                )
+            }
+        });
+        println!("| {o}x{i} b{n} | {direct:.2} | {transposed:.2} |");
+    }
+
+    // Element-wise work of the tiny network's step, for scale: its 48 tanh units over a
+    // batch of 32 (the forward pass's activations) with the standard library's tanh.
+    let v: Vec<f32> = (0..48 * 32).map(|i| (i as f32 * 0.01).sin() * 2.0).collect();
+    let mut out = v.clone();
+    let reps = 20_000;
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        out.iter_mut().zip(black_box(&v)).for_each(|(o, x)| *o = x.tanh());
+        black_box(&out);
+    }
+    println!();
+    println!("tanh of 48 x 32 floats (f32::tanh): {:.2} us", t0.elapsed().as_secs_f64() * 1e6 / reps as f64);
+
     // matrixmultiply's packing buffer: KC x round_up(min(m, MC), MR) + KC x round_up(min(n, NC), NR)
     // floats (KC 256, MC 64, NC 1024, MR NR 8 for its AVX kernels), allocated and freed once
     // per call. Timed on its own, with one store per page as the packing loop would make.
