@@ -110,7 +110,7 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::init::Init;
-    use crate::layer::{Param, Visitor};
+    use crate::layer::Visitor;
     use crate::layers::{ActivationLayer, BatchNorm, Dense, Dropout, LayerNorm};
 
     fn input<const N: usize>(n: usize, seed: u64) -> Batch<N> {
