@@ -11,7 +11,7 @@ use proc_macro::TokenStream;
 
 /// Declares one or more networks. See the `mlp` crate's README for the grammar.
 ///
-/// ```ignore
+/// ```text
 /// network! { pub Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) > }
 /// ```
 #[proc_macro]
