@@ -206,12 +206,6 @@ where
         &self.ctx.rng
     }
 
-    /// Restores the training position from a checkpoint: epochs done and generator state.
-    pub fn resume_from(&mut self, epoch: usize, rng: Rng) {
-        self.epoch = epoch;
-        self.ctx.rng = rng;
-    }
-
     fn check_data(&self, data: &Dataset, set: &'static str) -> Result<(), TrainError> {
         if data.width() != I {
             return Err(TrainError::Shape {
