@@ -130,7 +130,9 @@ impl Activation {
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
+/// The logistic function, split by sign so `exp` never overflows (also used by the
+/// binary cross-entropy from logits).
+pub(crate) fn sigmoid(x: f32) -> f32 {
     // Split by sign so exp never overflows.
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())

@@ -6,6 +6,7 @@
 //! its width, the batch loss the mean over samples.
 
 use super::{batch_size, check_classes, check_values, fail, Loss, Targets, EPSILON};
+use crate::activation::sigmoid;
 use crate::Activation;
 
 /// Binary (or multi-label) cross-entropy, Keras' `BinaryCrossentropy`
@@ -146,13 +147,4 @@ fn label(targets: Targets<'_>, n: usize, width: usize) -> Option<f32> {
 /// `log(1 + exp(x))` without overflow for large `x` or loss of precision for very negative `x`.
 fn softplus(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
