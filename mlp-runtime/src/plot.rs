@@ -9,11 +9,8 @@
 //! Needs the `plot` feature (on by default).
 
 use std::fmt::Display;
-use std::fs;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::coord::Shift;
@@ -602,28 +599,10 @@ fn render_svg(
     Ok(svg)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+/// Writes `bytes` through the crate's one atomic writer (temporary beside the target,
+/// then rename; symlinks followed; devices, FIFOs and directories refused).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let io = |source| PlotError::Io { path: path.to_path_buf(), source };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let tmp = path.with_file_name(tmp_name);
-    let result = fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    crate::io::atomic::write(path, bytes).map_err(|source| PlotError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -65,6 +65,17 @@ pub(crate) fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Resul
     Ok(())
 }
 
+/// Checks, without writing anything, that [`write_with`] would accept `path`: it ends in a
+/// file name and resolves to a regular file or to nothing. For writers that save late (a
+/// callback at each epoch's end) to fail before the work rather than after it.
+pub(crate) fn check(path: &Path) -> io::Result<()> {
+    let (target, _) = resolve(path)?;
+    if target.file_name().is_none() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the path does not end in a file name"));
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically (see [`write_with`]).
 pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |f| f.write_all(bytes))
@@ -91,7 +102,10 @@ fn resolve(path: &Path) -> io::Result<(PathBuf, Option<Metadata>)> {
                 let msg = if p == path {
                     format!("not a regular file but {what}; refusing to replace it")
                 } else {
-                    format!("links to {}, which is not a regular file but {what}; refusing to replace it", p.display())
+                    format!(
+                        "links to {}, which is not a regular file but {what}; refusing to replace it",
+                        p.display()
+                    )
                 };
                 return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
             }
@@ -325,8 +339,10 @@ mod tests {
 
     #[test]
     fn a_path_without_a_file_name_is_refused() {
-        assert!(write(Path::new("/"), b"x").is_err());
-        assert!(write(Path::new(""), b"x").is_err());
+        for p in ["/", ""] {
+            assert!(write(Path::new(p), b"x").is_err(), "{p}");
+            assert!(check(Path::new(p)).is_err(), "{p}");
+        }
     }
 
     #[cfg(unix)]
@@ -407,6 +423,7 @@ mod tests {
         let _listener = std::os::unix::net::UnixListener::bind(&socket)?;
         let err = write(&socket, b"x").unwrap_err();
         assert_eq!(err.to_string(), "not a regular file but a socket; refusing to replace it");
+        assert_eq!(check(&socket).map_err(|e| e.to_string()), Err(err.to_string()));
         assert!(fs::symlink_metadata(&socket)?.file_type().is_socket());
 
         let link = dir.path().join("link");
@@ -414,7 +431,10 @@ mod tests {
         let err = write(&link, b"x").unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("links to {}, which is not a regular file but a FIFO; refusing to replace it", fifo.display())
+            format!(
+                "links to {}, which is not a regular file but a FIFO; refusing to replace it",
+                fifo.display()
+            )
         );
         assert!(fs::symlink_metadata(&link)?.file_type().is_symlink());
         assert_eq!(leftovers(dir.path()), Vec::<String>::new());

@@ -14,7 +14,9 @@
 //!   refused ([`WeightError::Dtype`]); skip such keys by name (PyTorch's
 //!   `num_batches_tracked`).
 //! - Saving writes a temporary file beside the target, syncs it and renames it over the
-//!   target: a failed save leaves any earlier file intact.
+//!   target: a failed save leaves any earlier file intact. Symlinks are followed and kept,
+//!   permissions kept, anything but a regular file at the path refused, and temporaries
+//!   left by killed saves removed at the next save of the same file.
 //!
 //! ```
 //! use mlp::prelude::*;

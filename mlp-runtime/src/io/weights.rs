@@ -307,9 +307,11 @@ fn weights_metadata() -> HashMap<String, String> {
 }
 
 /// Saves every tensor of `net` to `path` as safetensors (F32, PyTorch's names and layouts,
-/// so `safetensors.torch.load_file` reads it). The file is written to `<path>.tmp-<pid>-<n>`
-/// in the same directory, synced, then renamed over `path`: a failed save leaves any earlier
-/// file intact. [`WeightsExt::save`](crate::io::WeightsExt::save) is the method form.
+/// so `safetensors.torch.load_file` reads it). The file is written to a temporary file
+/// beside the target, synced, then renamed over it: a failed save leaves any earlier file
+/// intact. A symlink at `path` is followed (its target is replaced, the link kept); the
+/// target's permissions are kept; a directory, device, FIFO or socket at `path` is refused
+/// ([`WeightError::Io`]). [`WeightsExt::save`](crate::io::WeightsExt::save) is the method form.
 ///
 /// ```
 /// use mlp::prelude::*;

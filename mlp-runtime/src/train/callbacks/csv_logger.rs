@@ -5,8 +5,10 @@ use crate::train::{EpochLogs, TrainError};
 use std::path::{Path, PathBuf};
 
 /// Writes one line per epoch (`epoch,loss,accuracy,...`) to a CSV file. The whole file is
-/// rewritten through a temporary file and a rename each epoch, so a crash never leaves a
-/// half-written log.
+/// rewritten each epoch through the crate's atomic writer (temporary file, then rename), so
+/// a crash never leaves a half-written log; a symlink at the path is followed and its target
+/// replaced, and a path that is not a regular file (a device, a FIFO) is refused when
+/// training starts. The log is small, so rewriting it costs nothing worth an append.
 ///
 /// ```no_run
 /// use mlp::prelude::*;
@@ -25,14 +27,8 @@ impl CsvLogger {
     }
 
     fn write(&self) -> Result<(), TrainError> {
-        let io = |source| TrainError::Io { path: self.path.display().to_string(), source };
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(format!(".tmp-{}", std::process::id()));
-        std::fs::write(&tmp, &self.text).map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        crate::io::atomic::write(&self.path, self.text.as_bytes())
+            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
     }
 }
 
@@ -43,7 +39,9 @@ impl<N> Callback<N> for CsvLogger {
 
     fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         self.text.clear();
-        Ok(())
+        // A path that cannot take the log fails now, not after an epoch of training.
+        crate::io::atomic::check(&self.path)
+            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// Saves the network after each epoch, or only when `monitor` improves
 /// (`save_best_only`). Weights go to a safetensors file; with [`ModelCheckpoint::full`],
 /// a checkpoint that also holds the optimizer and generator state, for resuming with
-/// `Model::load_checkpoint`. Files are written through a temporary file and a rename.
+/// `Model::load_checkpoint`. Files are written through a temporary file and a rename; a path that is not a
+/// regular file (a device, a FIFO, a directory) is refused when training starts.
 ///
 /// ```no_run
 /// use mlp::prelude::*;
@@ -55,6 +56,12 @@ impl ModelCheckpoint {
 impl<N: Layer> Callback<N> for ModelCheckpoint {
     fn name(&self) -> &'static str {
         "ModelCheckpoint"
+    }
+
+    fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        // A path that cannot take the file fails now, not after an epoch of training.
+        crate::io::atomic::check(&self.path)
+            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
