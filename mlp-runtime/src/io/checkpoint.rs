@@ -19,7 +19,12 @@
 //! ```
 //!
 //! `optimizer.tensors` keeps the order of [`Optimizer::state`]; `word_pos` is a decimal
-//! string (a u128). Keys within the JSON object are sorted and there is only one metadata
+//! string (a u128).
+//!
+//! Loading checks every field: `epoch` and `iterations` at most 2^53, `word_pos` below
+//! 2^68 (ChaCha's range), every state tensor finite, and each per-tensor state tensor
+//! (`<slot>.<kind>`) as long as the network's trainable tensor number `slot` (in visit
+//! order), so state saved for another network is an error rather than a silent reset. Keys within the JSON object are sorted and there is only one metadata
 //! entry, so the same state always gives the same bytes.
 
 use std::collections::HashMap;
@@ -41,6 +46,15 @@ pub const CHECKPOINT_VERSION: u64 = 1;
 /// The metadata key holding a checkpoint's JSON.
 const META_KEY: &str = "mlp.checkpoint";
 
+/// The largest epoch and iteration count a checkpoint may hold: 2^53, the largest range of
+/// integers an f64 holds exactly (so JSON readers in Python or JavaScript see the true
+/// value), far beyond any real run, and far from the overflow of a counter that keeps
+/// counting.
+const MAX_COUNT: u64 = 1 << 53;
+
+/// ChaCha's position is 68 bits (2^64 blocks of 16 words); a larger one would be truncated.
+const WORD_POS_LIMIT: u128 = 1 << 68;
+
 /// The exact state of a [`Rng`] (ChaCha8): seed, stream and position in the stream.
 ///
 /// ```
@@ -60,7 +74,7 @@ pub struct RngState {
     pub seed: [u8; 32],
     /// The stream number.
     pub stream: u64,
-    /// The position in the stream, in 32-bit words.
+    /// The position in the stream, in 32-bit words; below 2^68 (ChaCha's range).
     pub word_pos: u128,
 }
 
@@ -114,10 +128,14 @@ impl FromStr for RngState {
         else {
             return Err(bad());
         };
+        let word_pos: u128 = pos.parse().map_err(|_| bad())?;
+        if word_pos >= WORD_POS_LIMIT {
+            return Err(format!("`{s}`: the word position must be below 2^68"));
+        }
         Ok(RngState {
             seed: RngState::parse_seed(seed).ok_or_else(bad)?,
             stream: stream.parse().map_err(|_| bad())?,
-            word_pos: pos.parse().map_err(|_| bad())?,
+            word_pos,
         })
     }
 }
@@ -216,12 +234,45 @@ impl CheckpointState {
 
 /// Saves `net`'s tensors and `state` to `path` (format in the [module docs](self)),
 /// atomically like [`save_weights`](crate::io::save_weights).
+///
+/// What [`load_checkpoint`] would refuse is refused here, before the file is touched (a
+/// counter above 2^53, a generator position beyond ChaCha's, optimizer state of another
+/// network, NaN or infinite values): a checkpoint that cannot be resumed never replaces one
+/// that can.
 pub fn save_checkpoint<L: Layer + ?Sized>(
     path: impl AsRef<Path>,
     net: &mut L,
     state: &CheckpointState,
 ) -> Result<(), WeightError> {
     let path = path.as_ref();
+    check_state(state, &trainable(net), path)?;
+    let mut first_bad = None;
+    crate::tensors::for_each_tensor(net, |name, mut t| {
+        if first_bad.is_none() {
+            if let Some((index, value, count)) = weights::non_finite(t.value()) {
+                first_bad = Some(WeightError::NonFinite {
+                    path: Some(path.to_path_buf()),
+                    name: name.to_string(),
+                    index,
+                    value,
+                    count,
+                });
+            }
+        }
+    });
+    if let Some(e) = first_bad {
+        return Err(e);
+    }
+    let bytes = encode_checkpoint(net, state, path)?;
+    weights::write_file(path, &bytes)
+}
+
+/// The bytes of a checkpoint file, unchecked.
+fn encode_checkpoint<L: Layer + ?Sized>(
+    net: &mut L,
+    state: &CheckpointState,
+    path: &Path,
+) -> Result<Vec<u8>, WeightError> {
     let bad = |reason: String| WeightError::Checkpoint { path: path.to_path_buf(), reason };
     let mut extra = Vec::with_capacity(state.optimizer.len());
     let mut seen = std::collections::HashSet::new();
@@ -235,8 +286,45 @@ pub fn save_checkpoint<L: Layer + ?Sized>(
         ));
     }
     let metadata = HashMap::from([(META_KEY.to_string(), state.to_json().to_string())]);
-    let bytes = weights::encode(net, extra, metadata, path)?;
-    weights::write_file(path, &bytes)
+    weights::encode(net, extra, metadata, path)
+}
+
+/// The checks [`load_checkpoint`] makes on what it read, beyond parsing; [`save_checkpoint`]
+/// makes them before writing. `params` is [`trainable`] of the network.
+fn check_state(
+    state: &CheckpointState,
+    params: &[(String, Vec<usize>, usize)],
+    path: &Path,
+) -> Result<(), WeightError> {
+    let bad = |reason: String| WeightError::Checkpoint { path: path.to_path_buf(), reason };
+    for (field, n) in [("/epoch", state.epoch as u64), ("/optimizer/iterations", state.optimizer_iterations)]
+    {
+        if n > MAX_COUNT {
+            return Err(bad(format!(
+                "checkpoint metadata `{field}` is {n}; at most 2^53 = {MAX_COUNT} is accepted"
+            )));
+        }
+    }
+    if state.rng.word_pos >= WORD_POS_LIMIT {
+        return Err(bad(format!(
+            "checkpoint metadata `/rng/word_pos` is {}; ChaCha's position must be below 2^68",
+            state.rng.word_pos
+        )));
+    }
+    for (name, values) in &state.optimizer {
+        let key = format!("{OPTIMIZER_PREFIX}{name}");
+        if let Some((index, value, count)) = weights::non_finite(values) {
+            return Err(WeightError::NonFinite {
+                path: Some(path.to_path_buf()),
+                name: key,
+                index,
+                value,
+                count,
+            });
+        }
+        check_slot(name, &key, values.len(), params).map_err(bad)?;
+    }
+    Ok(())
 }
 
 /// Loads a checkpoint written by [`save_checkpoint`]: writes the network's tensors into
@@ -280,8 +368,8 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
             "checkpoint format version {version}; this build reads version {CHECKPOINT_VERSION}"
         )));
     }
-    let epoch =
-        usize::try_from(uint("/epoch")?).map_err(|_| bad("checkpoint epoch does not fit in usize".into()))?;
+    let epoch = usize::try_from(uint("/epoch")?)
+        .map_err(|_| bad("checkpoint metadata `/epoch` does not fit in usize".into()))?;
     let optimizer_name = string("/optimizer/name")?;
     let optimizer_iterations = uint("/optimizer/iterations")?;
     let seed_hex = string("/rng/seed")?;
@@ -338,22 +426,166 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
         }
     }
 
-    let plan = weights::plan(net, &file, path, &LoadOptions::default())?;
-    weights::apply(net, plan);
-    Ok(CheckpointState {
+    let state = CheckpointState {
         epoch,
         optimizer_name,
         optimizer_iterations,
         optimizer,
         rng: RngState { seed, stream, word_pos },
         extra,
-    })
+    };
+    // The weights first: for a checkpoint of another network, their message is the clearer.
+    let plan = weights::plan(net, &file, path, &LoadOptions::default())?;
+    check_state(&state, &trainable(net), path)?;
+    weights::apply(net, plan);
+    Ok(state)
+}
+
+/// Name, shape and length of each of `net`'s trainable tensors, in visit order: slot `i`
+/// of an optimizer is tensor `i` (see [`Optimizer::update`]).
+fn trainable<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>, usize)> {
+    let mut out = Vec::new();
+    crate::tensors::for_each_tensor(net, |name, t| {
+        if let crate::tensors::Tensor::Param(p) = t {
+            out.push((name.to_string(), p.shape.to_vec(), p.value.len()));
+        }
+    });
+    out
+}
+
+/// Checks a per-tensor optimizer state tensor (`<slot>.<kind>`) against the network's
+/// tensor in that slot. An optimizer would otherwise drop state of the wrong length at
+/// its first step and start that tensor afresh, silently. Other names (`learning_rate`)
+/// are the optimizer's to check.
+fn check_slot(
+    name: &str,
+    key: &str,
+    len: usize,
+    params: &[(String, Vec<usize>, usize)],
+) -> Result<(), String> {
+    let Some(slot) = name.split_once('.').and_then(|(s, _)| s.parse::<usize>().ok()) else {
+        return Ok(());
+    };
+    match params.get(slot) {
+        None => Err(format!(
+            "optimizer state tensor `{key}` is for trainable tensor {slot}; the network has {}",
+            params.len()
+        )),
+        Some((param, shape, n)) if *n != len => Err(format!(
+            "optimizer state tensor `{key}` has {len} values; trainable tensor {slot} is `{param}`, \
+             shape {shape:?} ({n} values): the checkpoint is of another network"
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Activation;
+    use crate::init::Init;
+    use crate::layers::Dense;
     use rand::{Rng as _, RngCore};
+
+    fn net() -> Dense<3, 2> {
+        Dense::new(Activation::Linear, Init::GlorotUniform, &mut crate::rng::seeded(1))
+    }
+
+    /// SGD with momentum's state for `net()`: slot 0 is the [2, 3] weight, slot 1 the bias.
+    fn good() -> CheckpointState {
+        CheckpointState {
+            epoch: 2,
+            optimizer_name: "SGD".into(),
+            optimizer_iterations: 7,
+            optimizer: vec![
+                ("0.momentum".into(), vec![0.5; 6]),
+                ("1.momentum".into(), vec![0.25; 2]),
+                ("learning_rate".into(), vec![0.1]),
+            ],
+            rng: RngState::of(&crate::rng::seeded(0)),
+            extra: vec![],
+        }
+    }
+
+    /// `edit`ed state is refused by `save_checkpoint` (the good file stays) and, written
+    /// without that check (an edited or foreign file), by `load_checkpoint` (the network
+    /// stays), with the same message; which is returned.
+    fn refused(edit: impl FnOnce(&mut CheckpointState, &mut Dense<3, 2>)) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ckpt.safetensors");
+        let (mut state, mut bad_net) = (good(), net());
+        save_checkpoint(&path, &mut bad_net, &state).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        edit(&mut state, &mut bad_net);
+        let saved = save_checkpoint(&path, &mut bad_net, &state).unwrap_err().to_string();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        std::fs::write(&path, encode_checkpoint(&mut bad_net, &state, &path).unwrap()).unwrap();
+        let mut target = net();
+        crate::tensors::for_each_tensor(&mut target, |_, mut t| t.value().fill(3.0));
+        let loaded = load_checkpoint(&path, &mut target).unwrap_err().to_string();
+        assert_eq!(saved, loaded);
+        crate::tensors::for_each_tensor(&mut target, |name, mut t| {
+            assert!(t.value().iter().all(|&v| v == 3.0), "{name} changed by a failed load");
+        });
+        loaded.replace(&format!("{}: ", path.display()), "").replace(&path.display().to_string(), "<path>")
+    }
+
+    #[test]
+    fn counters_and_the_generator_position_are_range_checked() {
+        assert_eq!(
+            refused(|s, _| s.epoch = usize::MAX),
+            "checkpoint metadata `/epoch` is 18446744073709551615; at most 2^53 = 9007199254740992 is accepted"
+        );
+        assert_eq!(
+            refused(|s, _| s.optimizer_iterations = u64::MAX),
+            "checkpoint metadata `/optimizer/iterations` is 18446744073709551615; at most 2^53 = \
+             9007199254740992 is accepted"
+        );
+        assert_eq!(
+            refused(|s, _| s.rng.word_pos = 1 << 68),
+            "checkpoint metadata `/rng/word_pos` is 295147905179352825856; ChaCha's position must be below 2^68"
+        );
+        // The limits themselves load, exactly.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edge.safetensors");
+        let mut state = good();
+        (state.epoch, state.optimizer_iterations, state.rng.word_pos) = (1 << 53, 1 << 53, (1 << 68) - 1);
+        save_checkpoint(&path, &mut net(), &state).unwrap();
+        assert_eq!(load_checkpoint(&path, &mut net()).unwrap(), state);
+        assert_eq!(
+            format!("chacha8:{}:0:{}", "0".repeat(64), 1u128 << 68).parse::<RngState>().map(drop),
+            Err(format!(
+                "`chacha8:{}:0:{}`: the word position must be below 2^68",
+                "0".repeat(64),
+                1u128 << 68
+            ))
+        );
+    }
+
+    #[test]
+    fn optimizer_state_must_fit_the_network_and_be_finite() {
+        assert_eq!(
+            refused(|s, _| s.optimizer[0].1.pop().map(drop).unwrap()),
+            "optimizer state tensor `__optimizer.0.momentum` has 5 values; trainable tensor 0 is `weight`, \
+             shape [2, 3] (6 values): the checkpoint is of another network"
+        );
+        assert_eq!(
+            refused(|s, _| s.optimizer.insert(2, ("2.momentum".into(), vec![0.0; 2]))),
+            "optimizer state tensor `__optimizer.2.momentum` is for trainable tensor 2; the network has 2"
+        );
+        assert_eq!(
+            refused(|s, _| s.optimizer[1].1[1] = f32::NAN),
+            "tensor `__optimizer.1.momentum` in <path> holds NaN at index 1 (1 non-finite value)"
+        );
+        assert_eq!(
+            refused(
+                |_, n| crate::tensors::for_each_tensor(n, |_, mut t| t.value()[1..].fill(f32::NEG_INFINITY))
+            ),
+            "tensor `weight` in <path> holds -inf at index 1 (5 non-finite values); \
+             LoadOptions::allow_non_finite(true) loads it anyway"
+        );
+    }
 
     #[test]
     fn a_restored_generator_continues_the_same_stream() {

@@ -93,6 +93,23 @@ pub enum WeightError {
         value: f64,
     },
 
+    /// A tensor holds NaN or an infinity. Loading refuses it unless
+    /// [`LoadOptions::allow_non_finite`](crate::io::LoadOptions::allow_non_finite);
+    /// [`set_tensor`](crate::io::set_tensor) and checkpoints always do.
+    #[error("{}", non_finite_message(path.as_deref(), name, *index, *value, *count))]
+    NonFinite {
+        /// The file, or `None` for values given to [`set_tensor`](crate::io::set_tensor).
+        path: Option<PathBuf>,
+        /// The tensor, as the network names it (a checkpoint's optimizer state: its file key).
+        name: String,
+        /// The flat (row-major) index of the first non-finite value.
+        index: usize,
+        /// That value.
+        value: f32,
+        /// How many of the tensor's values are not finite.
+        count: usize,
+    },
+
     /// Two of the file's tensors are mapped to the same network tensor by the prefix and renames.
     #[error("tensors `{first}` and `{second}` in {path} both map to `{name}`")]
     Conflict {
@@ -149,6 +166,29 @@ pub enum WeightError {
 
 fn hint(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
+}
+
+fn non_finite_message(
+    path: Option<&std::path::Path>,
+    name: &str,
+    index: usize,
+    value: f32,
+    count: usize,
+) -> String {
+    let values = plural(count, "non-finite value", "non-finite values");
+    match path {
+        None => format!(
+            "tensor `{name}` would hold {value} at index {index} ({values}); set_tensor takes finite values only"
+        ),
+        Some(p) if name.starts_with(super::weights::OPTIMIZER_PREFIX) => {
+            format!("tensor `{name}` in {} holds {value} at index {index} ({values})", p.display())
+        }
+        Some(p) => format!(
+            "tensor `{name}` in {} holds {value} at index {index} ({values}); \
+             LoadOptions::allow_non_finite(true) loads it anyway",
+            p.display()
+        ),
+    }
 }
 
 fn quoted(names: &[String]) -> String {

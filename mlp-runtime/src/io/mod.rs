@@ -7,8 +7,9 @@
 //! `safetensors.torch.load_file`, and a PyTorch `state_dict` loads here with a key map
 //! ([`LoadOptions::rename`]).
 //!
-//! - Loading checks every name, dtype and shape before it writes anything: a failed load
-//!   leaves the network as it was, and the error names the file and the tensor.
+//! - Loading checks every name, dtype, shape and value before it writes anything: a failed
+//!   load leaves the network as it was, and the error names the file and the tensor. NaN and
+//!   infinite values are refused ([`LoadOptions::allow_non_finite`] lets them in).
 //! - Dtypes: F32 is read as is; F16 and BF16 are widened exactly; F64 is rounded to the
 //!   nearest f32 (an F64 beyond f32's range is an error). Integer and other dtypes are
 //!   refused ([`WeightError::Dtype`]); skip such keys by name (PyTorch's

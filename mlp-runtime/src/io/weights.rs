@@ -73,6 +73,9 @@ pub struct LoadOptions<'a> {
     /// Leave network tensors the file lacks as they are instead of failing (PyTorch's
     /// `strict=False`): for loading a pretrained trunk into a network with a new head.
     pub allow_missing: bool,
+    /// Load NaN and infinite values instead of failing ([`WeightError::NonFinite`]): for
+    /// inspecting a run that diverged. Off by default, since such a network only looks untrained.
+    pub allow_non_finite: bool,
 }
 
 impl fmt::Debug for LoadOptions<'_> {
@@ -84,6 +87,7 @@ impl fmt::Debug for LoadOptions<'_> {
             .field("map", &self.map.as_ref().map(|_| "<closure>"))
             .field("allow_extra", &self.allow_extra)
             .field("allow_missing", &self.allow_missing)
+            .field("allow_non_finite", &self.allow_non_finite)
             .finish()
     }
 }
@@ -127,6 +131,26 @@ impl<'a> LoadOptions<'a> {
     /// Leaves network tensors the file lacks untouched.
     pub fn allow_missing(mut self, allow: bool) -> Self {
         self.allow_missing = allow;
+        self
+    }
+
+    /// Loads NaN and infinite values instead of failing (see [`LoadOptions::allow_non_finite`]).
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// network! { Net< input(2); dense(1) > }
+    /// let mut diverged = Net::seeded(0);
+    /// mlp::tensors::for_each_tensor(&mut diverged, |_, mut t| t.value().fill(f32::NAN));
+    /// let bytes = mlp::io::weights_to_bytes(&mut diverged)?;
+    /// let mut net = Net::seeded(0);
+    /// let err = mlp::io::load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new()).unwrap_err();
+    /// assert!(err.to_string().starts_with("tensor `dense_0.weight` in <bytes> holds NaN at index 0"), "{err}");
+    /// mlp::io::load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new().allow_non_finite(true))?;
+    /// assert!(net.get_tensor("dense_0.bias").unwrap()[0].is_nan());
+    /// # Ok::<(), WeightError>(())
+    /// ```
+    pub fn allow_non_finite(mut self, allow: bool) -> Self {
+        self.allow_non_finite = allow;
         self
     }
 
@@ -230,7 +254,9 @@ pub fn get_tensor<L: Layer + ?Sized>(net: &mut L, name: &str) -> Option<Vec<f32>
 }
 
 /// Overwrites the tensor called `name` with `values` (row-major, PyTorch's layout). Fails,
-/// changing nothing, if the network has no such tensor or its size differs.
+/// changing nothing, if the network has no such tensor, its size differs, or a value is NaN
+/// or infinite ([`WeightError::NonFinite`]; to plant one on purpose, write through
+/// [`for_each_tensor`](crate::tensors::for_each_tensor)).
 ///
 /// ```
 /// use mlp::prelude::*;
@@ -240,6 +266,10 @@ pub fn get_tensor<L: Layer + ?Sized>(net: &mut L, name: &str) -> Option<Vec<f32>
 /// assert_eq!(net.get_tensor("dense_0.bias"), Some(vec![0.5, -1.0]));
 /// let err = net.set_tensor("dense_0.bias", &[1.0]).unwrap_err();
 /// assert_eq!(err.to_string(), "tensor `dense_0.bias` has shape [2] (2 values); got 1 values");
+/// let err = net.set_tensor("dense_0.bias", &[1.0, f32::INFINITY]).unwrap_err();
+/// assert_eq!(err.to_string(), "tensor `dense_0.bias` would hold inf at index 1 (1 non-finite value); \
+///     set_tensor takes finite values only");
+/// assert_eq!(net.get_tensor("dense_0.bias"), Some(vec![0.5, -1.0]));
 /// let err = net.set_tensor("dense_0.weights", &[1.0]).unwrap_err();
 /// assert_eq!(err.to_string(), "the network has no tensor `dense_0.weights` (did you mean `dense_0.weight`?)");
 /// # Ok::<(), WeightError>(())
@@ -250,8 +280,19 @@ pub fn set_tensor<L: Layer + ?Sized>(net: &mut L, name: &str, values: &[f32]) ->
         if result.is_none() && n == name {
             let value = t.value();
             result = Some(if value.len() == values.len() {
-                value.copy_from_slice(values);
-                Ok(())
+                match non_finite(values) {
+                    Some((index, bad, count)) => Err(WeightError::NonFinite {
+                        path: None,
+                        name: name.to_string(),
+                        index,
+                        value: bad,
+                        count,
+                    }),
+                    None => {
+                        value.copy_from_slice(values);
+                        Ok(())
+                    }
+                }
             } else {
                 Err(WeightError::Length {
                     name: name.to_string(),
@@ -344,7 +385,9 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, WeightError> {
 
 /// Loads every tensor of `net` from the safetensors file at `path`, strictly: the file must
 /// hold exactly the network's tensors (a checkpoint's `__optimizer.*` keys aside), with the
-/// same shapes and a float dtype (F32 as is; F64 rounded, F16 and BF16 widened). Nothing in
+/// same shapes, a float dtype (F32 as is; F64 rounded, F16 and BF16 widened) and finite
+/// values (NaN and infinities are refused, naming the tensor and the first bad index, unless
+/// [`LoadOptions::allow_non_finite`]). Nothing in
 /// `net` changes unless everything checks out. [`WeightsExt::load`](crate::io::WeightsExt::load)
 /// is the method form; [`load_weights_with`] renames, filters and relaxes.
 ///
@@ -544,10 +587,28 @@ pub(crate) fn plan<L: Layer + ?Sized>(
                 found: view.shape().to_vec(),
             });
         }
+        if !opts.allow_non_finite {
+            if let Some((index, value, count)) = non_finite(&v) {
+                return Err(WeightError::NonFinite {
+                    path: Some(path_buf()),
+                    name: name.clone(),
+                    index,
+                    value,
+                    count,
+                });
+            }
+        }
         values.insert(name.clone(), v);
         loaded.push(name.clone());
     }
     Ok(Plan { values, report: LoadReport { loaded, missing, ignored } })
+}
+
+/// The first NaN or infinite value of `values` (index, value), and how many there are.
+pub(crate) fn non_finite(values: &[f32]) -> Option<(usize, f32, usize)> {
+    let index = values.iter().position(|v| !v.is_finite())?;
+    let count = values[index..].iter().filter(|v| !v.is_finite()).count();
+    Some((index, values[index], count))
 }
 
 /// Writes a checked plan into the network.

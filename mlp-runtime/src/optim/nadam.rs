@@ -139,11 +139,20 @@ impl Optimizer for Nadam {
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+        // The shortcut below holds for beta_1 in [0, 1) only.
+        check_range("nadam beta_1", self.beta_1, 0.0, 1.0, false)?;
         state::restore(&mut [&mut self.m, &mut self.v], &mut self.lr, state)?;
         self.iterations = iterations;
         self.u_product = 1.0;
         for t in 1..=iterations {
+            let before = self.u_product.to_bits();
             self.advance(t);
+            // u_t rises toward beta_1 < 1, so once a step leaves the product unchanged
+            // (underflowed, or at a rounding fixed point) every later step does too: stop
+            // rather than loop as many times as a checkpoint claims (up to 2^53).
+            if self.u_product.to_bits() == before {
+                break;
+            }
         }
         Ok(())
     }
@@ -153,5 +162,31 @@ impl Optimizer for Nadam {
         check_range("nadam beta_1", self.beta_1, 0.0, 1.0, false)?;
         check_range("nadam beta_2", self.beta_2, 0.0, 1.0, false)?;
         check_range("nadam epsilon", self.epsilon, 0.0, f32::MAX, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restoring_a_huge_step_count_is_quick_and_matches_stepping() {
+        let steps = 5000;
+        let mut stepped = Nadam::new(0.01);
+        for _ in 0..steps {
+            stepped.begin_step();
+        }
+        let mut restored = Nadam::new(0.01);
+        restored.set_state(steps, &stepped.state()).unwrap();
+        let (mut a, mut b) = ([1.0f32, -2.0], [1.0f32, -2.0]);
+        for (opt, w) in [(&mut stepped, &mut a), (&mut restored, &mut b)] {
+            opt.begin_step();
+            opt.update(0, w, &[0.5, 0.25]);
+        }
+        assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
+        // Before the shortcut this looped 2^53 times.
+        restored.set_state(1 << 53, &stepped.state()).unwrap();
+        assert_eq!(restored.iterations(), 1 << 53);
+        assert!(Nadam::new(0.01).beta_1(1.5).set_state(1 << 53, &stepped.state()).is_err());
     }
 }
