@@ -323,6 +323,92 @@ fn wrong_dtype_is_refused_and_float_dtypes_convert() -> Result {
 }
 
 #[test]
+fn a_tensor_whose_bytes_disagree_with_its_shape_is_named() -> Result {
+    let dir = TempDir::new()?;
+    // 20 bytes for a [2, 3] F32 kernel (24), then a correct bias.
+    let bytes = safetensors_file(&[
+        ("dense_0.weight", "F32", vec![2, 3], vec![0; 20]),
+        ("dense_0.bias", "F32", vec![2], vec![0; 8]),
+    ]);
+    let path = write(dir.path(), "short.safetensors", &bytes);
+    let err = load_weights(&mut Tiny::seeded(1), &path).unwrap_err();
+    assert!(matches!(err, WeightError::Corrupt { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is not a valid safetensors file: tensor `dense_0.weight`: shape [2, 3] of F32 takes 24 bytes, \
+             but its data_offsets [0, 20] hold 20",
+            path.display()
+        )
+    );
+    // A shape whose element count overflows.
+    let bytes = safetensors_file(&[("dense_0.bias", "F32", vec![usize::MAX, 2], vec![0; 8])]);
+    let err = read_tensors(write(dir.path(), "huge.safetensors", &bytes)).unwrap_err().to_string();
+    assert!(err.ends_with("tensor `dense_0.bias`: shape [18446744073709551615, 2] of F32 has more elements than fit in memory"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn non_finite_values_are_refused_by_name_unless_allowed() -> Result {
+    let dir = TempDir::new()?;
+    let f16_inf: Vec<u8> = [0x3c00u16, 0x7c00].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f64_nan: Vec<u8> =
+        [0.5f64, -1.0, f64::NAN, 0.0, 1.0, f64::NAN].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let cases = [
+        (
+            file_of(&mut Tiny::seeded(1), |l| l[1].3 = f32_bytes(&[f32::NAN, 1.0])),
+            "tensor `dense_0.bias` in {} holds NaN at index 0 (1 non-finite value)",
+        ),
+        (
+            file_of(&mut Tiny::seeded(1), |l| l[1] = ("dense_0.bias".into(), "F16".into(), vec![2], f16_inf)),
+            "tensor `dense_0.bias` in {} holds inf at index 1 (1 non-finite value)",
+        ),
+        (
+            file_of(&mut Tiny::seeded(1), |l| {
+                l[0] = ("dense_0.weight".into(), "F64".into(), vec![2, 3], f64_nan)
+            }),
+            "tensor `dense_0.weight` in {} holds NaN at index 2 (2 non-finite values)",
+        ),
+    ];
+    for (i, (bytes, message)) in cases.into_iter().enumerate() {
+        let path = write(dir.path(), &format!("bad{i}.safetensors"), &bytes);
+        let mut net = Tiny::seeded(2);
+        let before = all_tensors(&mut net);
+        let err = net.load(&path).unwrap_err();
+        let expected = message.replace("{}", &path.display().to_string())
+            + "; LoadOptions::allow_non_finite(true) loads it anyway";
+        assert_eq!(err.to_string(), expected);
+        assert!(matches!(err, WeightError::NonFinite { .. }));
+        assert_eq!(all_tensors(&mut net), before);
+        // The same through the in-memory loader, and deliberately allowed.
+        let err = load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new()).unwrap_err().to_string();
+        assert!(err.contains("in <bytes> holds"), "{err}");
+        net.load_with(&path, &LoadOptions::new().allow_non_finite(true))?;
+        assert!(all_tensors(&mut net).iter().any(|(_, v)| v.iter().any(|x| !x.is_finite())));
+    }
+
+    // A checkpoint is a weight file: a diverged one's weights can still be looked at.
+    let mut diverged = Tiny::seeded(1);
+    mlp::tensors::for_each_tensor(&mut diverged, |_, mut t| t.value()[0] = f32::NAN);
+    let path = dir.path().join("diverged.safetensors");
+    diverged.save(&path)?;
+    assert!(Tiny::seeded(1).load(&path).is_err());
+    Tiny::seeded(1).load_with(&path, &LoadOptions::new().allow_non_finite(true))?;
+
+    // set_tensor refuses them, changing nothing.
+    let mut net = Tiny::seeded(1);
+    let before = net.get_tensor("dense_0.weight");
+    let err =
+        net.set_tensor("dense_0.weight", &[0.0, 1.0, 2.0, f32::NEG_INFINITY, 4.0, f32::NAN]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tensor `dense_0.weight` would hold -inf at index 3 (2 non-finite values); set_tensor takes finite values only"
+    );
+    assert_eq!(net.get_tensor("dense_0.weight"), before);
+    Ok(())
+}
+
+#[test]
 fn truncated_files_are_errors_that_name_the_file() -> Result {
     let dir = TempDir::new()?;
     let path = dir.path().join("model.safetensors");

@@ -487,12 +487,17 @@ pub(crate) fn convert_error(e: ConvertError, path: &Path, name: &str) -> WeightE
 /// Parses a safetensors file; never panics on bad bytes.
 pub(crate) fn parse<'b>(bytes: &'b [u8], path: &Path) -> Result<SafeTensors<'b>, WeightError> {
     SafeTensors::deserialize(bytes)
-        .map_err(|e| WeightError::Corrupt { path: path.to_path_buf(), reason: describe(&e, bytes.len()) })
+        .map_err(|e| WeightError::Corrupt { path: path.to_path_buf(), reason: describe(&e, bytes) })
 }
 
-fn describe(e: &safetensors::SafeTensorError, len: usize) -> String {
+fn describe(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
     use safetensors::SafeTensorError as E;
+    let len = bytes.len();
     match e {
+        // The parser does not say which tensor; find it.
+        E::TensorInvalidInfo | E::ValidationOverflow | E::MisalignedSlice => {
+            inconsistent_tensor(bytes).unwrap_or_else(|| e.to_string())
+        }
         E::HeaderTooSmall => format!("{len} bytes, too short for the 8-byte header length"),
         E::HeaderTooLarge | E::InvalidHeaderLength => {
             format!("the header length in the first 8 bytes does not fit the file's {len} bytes (truncated?)")
@@ -502,6 +507,43 @@ fn describe(e: &safetensors::SafeTensorError, len: usize) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The first tensor (in file order) whose shape and dtype disagree with its byte range, as a
+/// message naming it; `None` if the header cannot be read that far (the parser's own
+/// message is then used).
+fn inconsistent_tensor(bytes: &[u8]) -> Option<String> {
+    let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes.get(8..8usize.checked_add(n)?)?).ok()?;
+    let mut infos: Vec<(&String, safetensors::tensor::TensorInfo)> = header
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__metadata__")
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v.clone()).ok()?)))
+        .collect();
+    infos.sort_by_key(|(_, info)| info.data_offsets);
+    infos.into_iter().find_map(|(name, info)| {
+        let (dtype, shape, (start, end)) = (info.dtype, &info.shape, info.data_offsets);
+        let held = end.saturating_sub(start);
+        let bits = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.bitsize()));
+        match bits {
+            None => Some(format!(
+                "tensor `{name}`: shape {shape:?} of {dtype} has more elements than fit in memory"
+            )),
+            Some(b) if b % 8 != 0 => {
+                Some(format!("tensor `{name}`: shape {shape:?} of {dtype} is not a whole number of bytes"))
+            }
+            Some(b) if b / 8 != held => Some(format!(
+                "tensor `{name}`: shape {shape:?} of {dtype} takes {} bytes, but its data_offsets \
+                 [{start}, {end}] hold {held}",
+                b / 8
+            )),
+            Some(_) => None,
+        }
+    })
 }
 
 /// Values to write, checked: network name -> values.
