@@ -202,7 +202,7 @@ where
         let mut times = Vec::with_capacity(n);
         for k in 0..10 + n {
             let t0 = Instant::now();
-            black_box(model.train_step(&x, targets.as_targets()));
+            black_box(model.train_step(&x, targets.as_targets()).expect("a finite step"));
             if k >= 10 {
                 times.push(t0.elapsed().as_secs_f64() * 1e6);
             }
@@ -341,7 +341,7 @@ fn profile(model: &str, batch: usize, steps: usize) {
         data.fill_targets(&idx, &mut t).expect("indices in range");
         let t0 = Instant::now();
         for _ in 0..steps + 2 {
-            black_box(m.train_step(&x, t.as_targets()));
+            black_box(m.train_step(&x, t.as_targets()).expect("a finite step"));
         }
         eprintln!("{:.1} us per step", t0.elapsed().as_secs_f64() * 1e6 / (steps + 2) as f64);
     }

@@ -7,8 +7,15 @@
 //!
 //! Progress goes to stderr; the last two lines on stdout are `test accuracy: 0.8712` and
 //! `train seconds: 9.8`. Exit status 2 for bad usage or missing data, 1 for other errors.
+//!
+//! Every output path is checked before the data is loaded, so a typo costs no training.
+//! After training the weights are saved first, then the two lines are printed, then the
+//! pictures are drawn: a picture that fails is reported (exit status 1) and loses nothing
+//! else. A closed stdout (`... | head -0`) ends the program quietly.
 
 use mlp::prelude::*;
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -123,6 +130,12 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     if a.batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
     }
+    if a.lr.is_some_and(|lr| !(lr.is_finite() && lr >= 0.0)) {
+        return Err(format!("--lr must be a finite number >= 0, found {}", a.lr.unwrap_or_default()));
+    }
+    if !(0.0..1.0).contains(&a.validation_split) {
+        return Err(format!("--validation-split must be in [0, 1), found {}", a.validation_split));
+    }
     if a.threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
@@ -152,6 +165,43 @@ fn optimizer(name: &str, lr: Option<f32>) -> Result<Box<dyn Optimizer>, String> 
 enum Failure {
     Usage(String),
     Other(String),
+    /// Stdout was closed by its reader: end quietly, as `cat` and `ls` do.
+    ClosedStdout,
+}
+
+/// Prints one line on stdout; a reader that went away is [`Failure::ClosedStdout`] rather
+/// than `println!`'s panic.
+fn say(line: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::ClosedStdout,
+        _ => Failure::Other(format!("stdout: {e}")),
+    })
+}
+
+/// Checks that `path` can be written, before any work: its folder exists and takes a new
+/// file (a probe file is created beside it and removed), and whatever is there now is a
+/// regular file (or a link to one) that saving may replace.
+fn check_output(flag: &str, path: &str) -> Result<(), Failure> {
+    let fail = |why: String| Failure::Usage(format!("{flag} {path}: {why}"));
+    let target = Path::new(path);
+    let name = target.file_name().ok_or_else(|| fail("does not end in a file name".into()))?;
+    match std::fs::metadata(target) {
+        Ok(m) if !m.is_file() => return Err(fail("exists and is not a regular file".into())),
+        _ => {}
+    }
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut probe_name = std::ffi::OsString::from(".");
+    probe_name.push(name.to_string_lossy().chars().take(64).collect::<String>());
+    probe_name.push(format!(".probe-{}", std::process::id()));
+    let probe = dir.join(probe_name);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| fail(format!("cannot create a file in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 impl From<DataError> for Failure {
@@ -170,19 +220,13 @@ impl From<TrainError> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("error: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let result = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => run(&args),
+        Ok(None) => say(USAGE),
+        Err(msg) => Err(Failure::Usage(format!("{msg}\n\n{USAGE}"))),
     };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+    match result {
+        Ok(()) | Err(Failure::ClosedStdout) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)
@@ -206,6 +250,11 @@ fn run(args: &Args) -> Result<(), Failure> {
     };
     let opt =
         optimizer(args.optimizer.as_deref().unwrap_or(default_optimizer), args.lr).map_err(Failure::Usage)?;
+    for (flag, path) in [("--save", &args.save), ("--plot", &args.plot), ("--errors", &args.errors)] {
+        if let Some(path) = path {
+            check_output(flag, path)?;
+        }
+    }
     // All cores unless told otherwise; products too small to pay for a hand-off stay on one.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     mlp::kernel::set_threads(args.threads.unwrap_or(cores));
@@ -241,20 +290,40 @@ fn train_and_test<N: Network + Net<784, 10>>(
         .verbose(verbosity);
     let history = model.fit(train, fit)?;
     let seconds = start.elapsed().as_secs_f64();
-    // Keras: model.evaluate(X_test, y_test)
-    let accuracy = model.evaluate(test)?.get("accuracy").unwrap_or(f32::NAN);
-    if let Some(path) = &args.plot {
-        mlp::plot::training_curves(&history, path).map_err(|e| Failure::Other(e.to_string()))?;
-    }
-    if let Some(path) = &args.errors {
-        misclassified(&mut model, test, path)?;
-    }
+    // What took the training to make comes first: the weights, then the two lines.
     if let Some(path) = &args.save {
         model.net.save(path).map_err(|e| Failure::Other(e.to_string()))?;
     }
-    println!("test accuracy: {accuracy:.4}");
-    println!("train seconds: {seconds:.1}");
-    Ok(())
+    // Keras: model.evaluate(X_test, y_test)
+    let accuracy = model.evaluate(test)?.get("accuracy").unwrap_or(f32::NAN);
+    say(&format!("test accuracy: {accuracy:.4}"))?;
+    say(&format!("train seconds: {seconds:.1}"))?;
+    // Pictures last: each failure is reported and the other one is still drawn.
+    let mut failed = Vec::new();
+    if let Some(path) = &args.plot {
+        if let Err(e) = mlp::plot::training_curves(&history, path) {
+            failed.push(format!("--plot {path}: {e}"));
+        }
+    }
+    if let Some(path) = &args.errors {
+        if let Err(e) = misclassified(&mut model, test, path) {
+            failed.push(format!("--errors {path}: {}", e.message()));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Other(failed.join("\nerror: ")))
+    }
+}
+
+impl Failure {
+    fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Other(m) => m,
+            Failure::ClosedStdout => "stdout was closed",
+        }
+    }
 }
 
 /// A grid of the first misclassified test images, captioned with true and predicted class.

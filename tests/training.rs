@@ -240,3 +240,63 @@ fn global_clipnorm_limits_the_step() {
     assert!(step <= 1.0001e-3, "step {step}");
     assert!(step > 0.5e-3, "step {step}");
 }
+
+#[test]
+fn a_non_finite_gradient_stops_before_the_update() {
+    // Feature 1 is f32::MAX and the weights that read it are 0: the forward pass and the
+    // loss stay finite, but dL/dW = dy * x overflows to infinity.
+    network! { Line< input(2); dense(2) > }
+    let data = Dataset::regression(vec![1.0, f32::MAX], 2, vec![-100.0, -100.0], 2).unwrap();
+    let mut net = Line::seeded(3);
+    net.set_tensor("dense_0.weight", &[0.5, 0.0, -0.5, 0.0]).unwrap();
+    net.set_tensor("dense_0.bias", &[0.0, 0.0]).unwrap();
+    let mut model = Model::compile(net, Adam::new(0.1), MeanSquaredError::new());
+    let before = weights(&mut model.net);
+    let err = model.fit(&data, quiet().epochs(3)).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::NonFiniteGradient { tensor, epoch: 1, batch: 1 } if tensor == "dense_0.weight"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("`dense_0.weight`") && err.to_string().contains("epoch 1, batch 1"),
+        "{err}"
+    );
+    assert_eq!(weights(&mut model.net), before, "no update may be applied");
+    assert_eq!(model.optimizer.iterations(), 0, "the optimizer did not step");
+    // The gradients were cleared: a later step on good data starts clean.
+    let good = Dataset::regression(vec![1.0, 1.0], 2, vec![0.0, 0.0], 2).unwrap();
+    model.fit(&good, quiet()).unwrap();
+    assert!(weights(&mut model.net).iter().flatten().all(|w| w.is_finite()));
+}
+
+#[test]
+fn train_step_reports_a_non_finite_loss_and_leaves_the_weights() {
+    network! { Line< input(2); dense(2) > }
+    let mut model = Model::compile(Line::seeded(3), Sgd::new(0.1), MeanSquaredError::new());
+    let before = weights(&mut model.net);
+    let x = Batch::<2>::from_samples(&[1.0, 2.0]).unwrap();
+    let err = model.train_step(&x, mlp::loss::Targets::Values(&[f32::INFINITY, 0.0])).unwrap_err();
+    assert!(matches!(err, mlp::train::StepError::NonFiniteLoss(l) if !l.is_finite()), "{err:?}");
+    assert_eq!(weights(&mut model.net), before);
+}
+
+#[test]
+fn empty_evaluation_or_validation_data_is_an_error() {
+    let mut model = Model::compile(Frozen::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let empty = Dataset::classification(Vec::new(), 4, Vec::new()).unwrap();
+    let err = model.evaluate(&empty).unwrap_err();
+    assert!(err.to_string().contains("evaluation data is empty"), "{err}");
+    let err = model.fit(&blobs(30, 1), quiet().validation_data(&empty)).unwrap_err();
+    assert!(err.to_string().contains("validation data is empty"), "{err}");
+    // So small a fraction of 30 samples is none of them.
+    let err = model.fit(&blobs(30, 1), quiet().validation_split(1e-20)).unwrap_err();
+    assert!(err.to_string().contains("leaves no validation data"), "{err}");
+    assert_eq!(model.epoch(), 0, "nothing was trained");
+}
+
+#[test]
+fn mc_dropout_with_no_pass_is_an_error() {
+    let mut model = Model::compile(Blobs::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let err = model.predict_mc_dropout(&blobs(6, 1), 0).unwrap_err();
+    assert!(err.to_string().contains("at least 1 pass"), "{err}");
+}

@@ -54,13 +54,40 @@ impl<const N: usize> Batch<N> {
     }
 
     /// Sample `i` as a slice of `N` floats.
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.len()`, like indexing a slice; [`Batch::get`] returns `None` instead.
     pub fn sample(&self, i: usize) -> &[f32] {
+        self.check_index(i);
         &self.as_slice()[i * N..(i + 1) * N]
     }
 
+    /// Sample `i`, or `None` when the batch has no sample `i`.
+    ///
+    /// ```
+    /// use mlp_runtime::Batch;
+    /// let b = Batch::<2>::from_samples(&[1.0, 2.0]).unwrap();
+    /// assert_eq!(b.get(0), Some(&[1.0, 2.0][..]));
+    /// assert_eq!(b.get(1), None);
+    /// ```
+    pub fn get(&self, i: usize) -> Option<&[f32]> {
+        (i < self.len()).then(|| &self.as_slice()[i * N..(i + 1) * N])
+    }
+
     /// Sample `i`, mutably.
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.len()`, like indexing a slice.
     pub fn sample_mut(&mut self, i: usize) -> &mut [f32] {
+        self.check_index(i);
         &mut self.as_mut_slice()[i * N..(i + 1) * N]
+    }
+
+    /// Panics with a message that names the index and the batch size.
+    fn check_index(&self, i: usize) {
+        assert!(i < self.len(), "sample {i} is out of range for a batch of {} samples", self.len());
     }
 
     /// All samples laid end to end.
@@ -113,5 +140,18 @@ pub fn argmax(v: &[f32]) -> usize {
 impl<const N: usize> Default for Batch<N> {
     fn default() -> Self {
         Self::zeros(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Batch;
+
+    #[test]
+    #[should_panic(expected = "sample 2 is out of range for a batch of 2 samples")]
+    fn sample_out_of_range_names_the_index_and_the_size() {
+        let b = Batch::<3>::zeros(2);
+        assert_eq!(b.get(2), None);
+        let _ = b.sample(2);
     }
 }

@@ -17,6 +17,17 @@ pub enum TrainError {
         /// The offending value.
         loss: f32,
     },
+    /// A gradient became NaN or infinite; the update was not applied, so the weights are
+    /// those of the previous step.
+    #[error("the gradient of `{tensor}` is NaN or infinite at epoch {epoch}, batch {batch}; the update was not applied, so the weights are those after the previous batch; lower the learning rate, clip gradients, or check the data for extreme values")]
+    NonFiniteGradient {
+        /// The tensor's full name (`dense_0.weight`).
+        tensor: String,
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+    },
     /// The data set does not fit the network.
     #[error("{what}")]
     Shape {
@@ -66,4 +77,30 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+}
+
+/// Why one training step ([`crate::train::Model::train_step`], [`crate::train::apply_update`])
+/// applied no update.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The batch's loss is NaN or infinite.
+    #[error("loss is {0}")]
+    NonFiniteLoss(f32),
+    /// A gradient holds a NaN or an infinity.
+    #[error("the gradient of `{tensor}` is NaN or infinite")]
+    NonFiniteGradient {
+        /// The tensor's full name (`dense_0.weight`).
+        tensor: String,
+    },
+}
+
+impl StepError {
+    /// The training error for this step of `fit`: 1-based `epoch` and `batch`.
+    pub fn at(self, epoch: usize, batch: usize) -> TrainError {
+        match self {
+            StepError::NonFiniteLoss(loss) => TrainError::NonFinite { epoch, batch, loss },
+            StepError::NonFiniteGradient { tensor } => TrainError::NonFiniteGradient { tensor, epoch, batch },
+        }
+    }
 }

@@ -23,7 +23,7 @@ mod metrics;
 mod progress;
 
 pub use callbacks::{Callback, Control};
-pub use error::TrainError;
+pub use error::{StepError, TrainError};
 pub use history::{EpochLogs, History};
 pub use metrics::Metric;
 pub use progress::Verbosity;
@@ -245,6 +245,18 @@ where
         if train.is_empty() {
             return Err(TrainError::Shape { what: "training data is empty".into() });
         }
+        if valid.is_some_and(Dataset::is_empty) {
+            let what = if fit.validation_split > 0.0 {
+                format!(
+                    "validation_split {} of {} samples leaves no validation data; raise it or drop it",
+                    fit.validation_split,
+                    data.len()
+                )
+            } else {
+                "validation data is empty".into()
+            };
+            return Err(TrainError::Shape { what });
+        }
         if let Some(seed) = fit.seed {
             self.ctx.rng = crate::rng::seeded(seed);
         }
@@ -272,10 +284,7 @@ where
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
                 train.fill_batch(chunk, &mut self.x)?;
                 train.fill_targets(chunk, &mut self.targets)?;
-                let stats = self.step_on_buffers();
-                if !stats.loss.is_finite() {
-                    return Err(TrainError::NonFinite { epoch, batch: b + 1, loss: stats.loss });
-                }
+                let stats = self.step_on_buffers().map_err(|e| e.at(epoch, b + 1))?;
                 loss_sum += stats.loss as f64 * chunk.len() as f64;
                 correct.iter_mut().zip(stats.correct).for_each(|(c, s)| *c += s);
                 seen += chunk.len();
@@ -321,8 +330,13 @@ where
     }
 
     /// One training step on a batch: forward, loss, backward, update. Returns the batch's
-    /// loss (penalties included) and metric counts; the caller checks it is finite.
-    pub fn train_step(&mut self, x: &Batch<I>, targets: Targets<'_>) -> StepStats {
+    /// loss (penalties included) and metric counts.
+    ///
+    /// A NaN or infinite loss or gradient is an error, and then no trainable tensor has
+    /// changed: the weights are as the previous step left them (Keras' `TerminateOnNaN`,
+    /// checked before the update rather than after). Batch norm's running statistics have
+    /// already taken the batch in, as its forward pass does in Keras.
+    pub fn train_step(&mut self, x: &Batch<I>, targets: Targets<'_>) -> Result<StepStats, StepError> {
         let mut stats = StepStats { loss: 0.0, correct: [0; 4] };
         let fused = self.loss.fuses_with(self.net.output_activation());
         self.ctx.mode = crate::layer::Mode::Train;
@@ -334,14 +348,14 @@ where
             *c = m.correct(out.as_slice(), OUT, targets);
         }
         if !stats.loss.is_finite() {
-            return stats;
+            return Err(StepError::NonFiniteLoss(stats.loss));
         }
         self.net.backward(x, &self.dy, Backward { input_grad: false, fused_output: fused });
-        stats.loss += apply_update(&mut self.net, &mut self.optimizer) as f32;
-        stats
+        stats.loss += apply_update(&mut self.net, &mut self.optimizer)? as f32;
+        Ok(stats)
     }
 
-    fn step_on_buffers(&mut self) -> StepStats {
+    fn step_on_buffers(&mut self) -> Result<StepStats, StepError> {
         let x = std::mem::take(&mut self.x);
         let targets = std::mem::take(&mut self.targets);
         let stats = self.train_step(&x, targets.as_targets());
@@ -357,6 +371,12 @@ where
 
     fn evaluate_with(&mut self, data: &Dataset, batch_size: usize) -> Result<Evaluation, TrainError> {
         self.check_data(data, "evaluation data")?;
+        // A loss and accuracy of 0 over no samples would look like the best epoch ever.
+        if data.is_empty() {
+            return Err(TrainError::Shape {
+                what: "evaluation data is empty: there is nothing to evaluate".into(),
+            });
+        }
         let mut ctx = Context::infer();
         let (mut loss_sum, mut correct) = (0.0f64, [0usize; 4]);
         let all: Vec<usize> = data.indices();
@@ -371,7 +391,7 @@ where
                 *c += m.correct(out, OUT, t);
             }
         }
-        let n = data.len().max(1) as f64;
+        let n = data.len() as f64;
         let loss = loss_sum / n + penalty(&mut self.net);
         let mut values = vec![("loss".to_string(), loss as f32)];
         for (m, c) in self.metrics.iter().zip(correct) {
@@ -403,7 +423,11 @@ where
 
     /// Monte Carlo dropout (Géron, ch. 11): the mean output of `passes` inference passes
     /// with dropout kept on (batch norm still uses its moving statistics).
+    /// `passes` must be at least 1.
     pub fn predict_mc_dropout(&mut self, data: &Dataset, passes: usize) -> Result<Vec<f32>, TrainError> {
+        if passes == 0 {
+            return Err(TrainError::Config("Monte Carlo dropout needs at least 1 pass, found 0".into()));
+        }
         let mut mean = vec![0.0f32; data.len() * OUT];
         let mut out = std::mem::take(&mut self.out);
         for _ in 0..passes {
@@ -411,7 +435,7 @@ where
             mean.iter_mut().zip(&out).for_each(|(m, o)| *m += o);
         }
         self.out = out;
-        let k = 1.0 / passes.max(1) as f32;
+        let k = 1.0 / passes as f32;
         mean.iter_mut().for_each(|m| *m *= k);
         Ok(mean)
     }
@@ -457,29 +481,73 @@ fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
 
 /// Adds penalty gradients, clips, updates every trainable tensor and zeroes all
 /// gradients. Returns the penalty of the weights before the update.
-pub fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(net: &mut N, optimizer: &mut O) -> f64 {
+///
+/// Every gradient is checked before any tensor changes: if one holds a NaN or an
+/// infinity, nothing is updated, all gradients are zeroed and the error names the
+/// tensor, so the weights trained so far survive.
+pub fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
+    net: &mut N,
+    optimizer: &mut O,
+) -> Result<f64, StepError> {
     let clip = optimizer.clip().effective();
-    // Pass 1, only when needed: penalty gradients (they are part of the loss, so they
-    // are clipped with the rest) and the global norm.
-    let mut pre = Prepare { penalty: 0.0, sum_sq: 0.0, global: clip.global_norm.is_some() };
+    // Pass 1: the finiteness check, penalty gradients (they are part of the loss, so
+    // they are clipped with the rest) and, when asked for, the global norm.
+    let mut pre =
+        Prepare { penalty: 0.0, sum_sq: 0.0, global: clip.global_norm.is_some(), slot: 0, bad: None };
     net.visit(&mut pre);
+    if let Some(bad) = pre.bad {
+        crate::tensors::zero_grads(net);
+        return Err(StepError::NonFiniteGradient { tensor: param_name(net, bad) });
+    }
     let global_scale = match clip.global_norm {
         Some(max) => global_norm_scale(pre.sum_sq, max),
         None => 1.0,
     };
     optimizer.begin_step();
     net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
-    pre.penalty
+    Ok(pre.penalty)
+}
+
+/// The full name of the `slot`-th trainable tensor in visit order (the slots of
+/// [`Update`]); only called on the error path.
+fn param_name<N: Layer + ?Sized>(net: &mut N, slot: usize) -> String {
+    let (mut i, mut found) = (0, String::new());
+    crate::tensors::for_each_tensor(net, |name, t| {
+        if let crate::tensors::Tensor::Param(_) = t {
+            if i == slot {
+                found = name.to_owned();
+            }
+            i += 1;
+        }
+    });
+    found
+}
+
+/// True when no element is NaN or infinite. `x * 0` is 0 for every finite `x` and NaN
+/// otherwise; summed in 16 lanes so the loop vectorizes (a single float sum does not).
+fn all_finite(xs: &[f32]) -> bool {
+    let mut lanes = [0.0f32; 16];
+    let chunks = xs.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        lanes.iter_mut().zip(c).for_each(|(l, x)| *l += x * 0.0);
+    }
+    lanes.iter().all(|l| *l == 0.0) && rest.iter().all(|x| x.is_finite())
 }
 
 struct Prepare {
     penalty: f64,
     sum_sq: f64,
     global: bool,
+    /// Slot numbering as in [`Update`], and the first slot whose gradient is not finite.
+    slot: usize,
+    bad: Option<usize>,
 }
 
 impl Visitor for Prepare {
     fn param(&mut self, _: &'static str, p: Param<'_>) {
+        let slot = self.slot;
+        self.slot += 1;
         if !p.trainable {
             return;
         }
@@ -488,6 +556,9 @@ impl Visitor for Prepare {
                 self.penalty += (p.l1 * w.abs() + p.l2 * w * w) as f64;
                 *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
             }
+        }
+        if self.bad.is_none() && !all_finite(p.grad) {
+            self.bad = Some(slot);
         }
         if self.global {
             self.sum_sq += sum_sq(p.grad);
