@@ -19,13 +19,14 @@
 //! ```
 //!
 //! `optimizer.tensors` keeps the order of [`Optimizer::state`]; `word_pos` is a decimal
-//! string (a u128).
+//! string (a u128). Keys within the JSON object are sorted and there is only one metadata
+//! entry, so the same state always gives the same bytes.
 //!
 //! Loading checks every field: `epoch` and `iterations` at most 2^53, `word_pos` below
-//! 2^68 (ChaCha's range), every state tensor finite, and each per-tensor state tensor
+//! 2^68 (ChaCha's range), every value finite, and each per-tensor state tensor
 //! (`<slot>.<kind>`) as long as the network's trainable tensor number `slot` (in visit
-//! order), so state saved for another network is an error rather than a silent reset. Keys within the JSON object are sorted and there is only one metadata
-//! entry, so the same state always gives the same bytes.
+//! order), so state saved for another network is an error rather than a silent reset.
+//! Saving refuses the same.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -328,8 +329,9 @@ fn check_state(
 }
 
 /// Loads a checkpoint written by [`save_checkpoint`]: writes the network's tensors into
-/// `net` (strictly: every name and shape must match) and returns the rest. Everything is
-/// checked before `net` changes, so a failed load leaves it as it was.
+/// `net` (strictly: every name and shape must match, every value finite) and returns the
+/// rest, range-checked (see the [module docs](self)). Everything is checked before `net`
+/// changes, so a failed load leaves it as it was.
 pub fn load_checkpoint<L: Layer + ?Sized>(
     path: impl AsRef<Path>,
     net: &mut L,

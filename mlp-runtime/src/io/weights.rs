@@ -451,7 +451,8 @@ pub fn load_weights_from_bytes<L: Layer + ?Sized>(
 
 /// Every tensor of the safetensors file at `path` as (name, shape, f32 values), sorted by
 /// name: for inspecting a file, or reading inputs and reference outputs. Dtypes convert as
-/// in [`load_weights`]; a non-float tensor is an error naming it.
+/// in [`load_weights`]; a non-float tensor is an error naming it. Values come as they are,
+/// NaN and infinities included (this reads a file; it loads nothing).
 ///
 /// ```
 /// use mlp::prelude::*;
