@@ -151,8 +151,12 @@ impl FromStr for RngState {
 /// let path = dir.path().join("ckpt.safetensors");
 /// let mut net = Net::seeded(1);
 /// let mut opt = Adam::default();
+/// // One step on the first trainable tensor (slot 0): its state has that tensor's length.
+/// let mut w = net.get_tensor("dense_0.weight").unwrap();
 /// opt.begin_step();
-/// opt.update(0, &mut [1.0, 2.0], &[0.1, 0.2]);
+/// let grad = vec![0.1; w.len()];
+/// opt.update(0, &mut w, &grad);
+/// net.set_tensor("dense_0.weight", &w)?;
 /// let rng = mlp::rng::seeded(9);
 /// save_checkpoint(&path, &mut net, &CheckpointState::of(5, &opt, &rng))?;
 ///
