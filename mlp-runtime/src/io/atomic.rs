@@ -483,6 +483,36 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_saves_of_one_file_never_remove_each_others_temporaries() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("shared.bin");
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..4u8)
+                .map(|t| {
+                    let path = &path;
+                    s.spawn(move || -> io::Result<()> {
+                        for _ in 0..100 {
+                            // Slow enough that the others' cleanups see this temporary.
+                            write_with(path, |f| {
+                                f.write_all(&[t; 4096])?;
+                                std::thread::yield_now();
+                                f.write_all(&[t; 4096])
+                            })?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            writers.into_iter().try_for_each(|w| w.join().expect("writer panicked"))
+        })?;
+        let bytes = fs::read(&path)?;
+        assert_eq!(bytes.len(), 8192);
+        assert!(bytes.iter().all(|&b| b == bytes[0]));
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+        Ok(())
+    }
+
+    #[test]
     fn stale_temporaries_are_removed_and_a_live_saves_kept() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         for name in ["model.bin", &("m".repeat(250) + ".bin")] {
