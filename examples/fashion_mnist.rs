@@ -15,7 +15,6 @@
 
 use mlp::prelude::*;
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -179,29 +178,9 @@ fn say(line: &str) -> Result<(), Failure> {
     })
 }
 
-/// Checks that `path` can be written, before any work: its folder exists and takes a new
-/// file (a probe file is created beside it and removed), and whatever is there now is a
-/// regular file (or a link to one) that saving may replace.
+/// Checks that `path` can be written, before any work: a typo must not cost a training.
 fn check_output(flag: &str, path: &str) -> Result<(), Failure> {
-    let fail = |why: String| Failure::Usage(format!("{flag} {path}: {why}"));
-    let target = Path::new(path);
-    let name = target.file_name().ok_or_else(|| fail("does not end in a file name".into()))?;
-    match std::fs::metadata(target) {
-        Ok(m) if !m.is_file() => return Err(fail("exists and is not a regular file".into())),
-        _ => {}
-    }
-    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut probe_name = std::ffi::OsString::from(".");
-    probe_name.push(name.to_string_lossy().chars().take(64).collect::<String>());
-    probe_name.push(format!(".probe-{}", std::process::id()));
-    let probe = dir.join(probe_name);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .map_err(|e| fail(format!("cannot create a file in {}: {e}", dir.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    mlp::io::check_writable(path).map_err(|e| Failure::Usage(format!("{flag} {path}: {e}")))
 }
 
 impl From<DataError> for Failure {

@@ -46,8 +46,8 @@ fn bad_output_paths_are_usage_errors_before_the_data_is_loaded() {
     std::fs::create_dir(&folder).unwrap();
     let cases = [
         ("--save", missing.to_str().unwrap(), "cannot create a file in"),
-        ("--plot", folder.to_str().unwrap(), "exists and is not a regular file"),
-        ("--errors", "/dev/null", "exists and is not a regular file"),
+        ("--plot", folder.to_str().unwrap(), "not a regular file but a directory"),
+        ("--errors", "/dev/null", "not a regular file but a character device"),
     ];
     for (flag, path, why) in cases {
         let out = run_without_data(&[flag, path, "--epochs", "1"]);

@@ -68,12 +68,40 @@ pub(crate) fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Resul
 /// Checks, without writing anything, that [`write_with`] would accept `path`: it ends in a
 /// file name and resolves to a regular file or to nothing. For writers that save late (a
 /// callback at each epoch's end) to fail before the work rather than after it.
-pub(crate) fn check(path: &Path) -> io::Result<()> {
+fn check(path: &Path) -> io::Result<()> {
     let (target, _) = resolve(path)?;
     if target.file_name().is_none() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "the path does not end in a file name"));
     }
     Ok(())
+}
+
+/// Checks, before the work whose result will be saved at `path`, that the save can
+/// succeed: `path` ends in a file name, resolves (through any symlinks) to a regular file
+/// or to nothing, and its folder takes a new file (a probe file is created there and
+/// removed). The error says what is wrong; callers add the path.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// mlp_runtime::io::check_writable(dir.path().join("model.safetensors"))?;
+/// assert!(mlp_runtime::io::check_writable(dir.path()).is_err()); // a directory
+/// assert!(mlp_runtime::io::check_writable(dir.path().join("no/such/folder/m.bin")).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn check_writable(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref();
+    check(path)?;
+    let (target, _) = resolve(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = temporary_base(target.file_name().unwrap_or_default());
+    // A temporary like a save's, so a probe left by a killed process is cleaned like one.
+    let (probe, file) = create_temporary(&dir, &base, None)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create a file in {}: {e}", dir.display())))?;
+    drop(file);
+    fs::remove_file(&probe)
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_with`]).

@@ -33,6 +33,7 @@
 //! ```
 
 pub(crate) mod atomic;
+pub use atomic::check_writable;
 pub mod checkpoint;
 mod convert;
 mod error;

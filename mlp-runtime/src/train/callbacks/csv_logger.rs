@@ -40,7 +40,7 @@ impl<N> Callback<N> for CsvLogger {
     fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         self.text.clear();
         // A path that cannot take the log fails now, not after an epoch of training.
-        crate::io::atomic::check(&self.path)
+        crate::io::check_writable(&self.path)
             .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
     }
 

@@ -60,7 +60,7 @@ impl<N: Layer> Callback<N> for ModelCheckpoint {
 
     fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         // A path that cannot take the file fails now, not after an epoch of training.
-        crate::io::atomic::check(&self.path)
+        crate::io::check_writable(&self.path)
             .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
     }
 
