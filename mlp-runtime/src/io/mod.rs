@@ -29,7 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod atomic;
+pub(crate) mod atomic;
 pub mod checkpoint;
 mod convert;
 mod error;
