@@ -284,3 +284,89 @@ fn part_pid(name: &str) -> Option<u32> {
     }
     pid.parse().ok()
 }
+
+#[cfg(all(test, feature = "download"))]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Serves one request on 127.0.0.1: sends an HTTP head claiming `length` bytes,
+    /// then hands the connection to `then`. Returns the URL.
+    fn serve_once(length: usize, then: impl FnOnce(&mut std::net::TcpStream) + Send + 'static) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/f.gz", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
+            if stream.write_all(head.as_bytes()).is_ok() {
+                then(&mut stream);
+            }
+        });
+        url
+    }
+
+    fn spec() -> FileSpec {
+        FileSpec::new("f", "00").with_size(1 << 20)
+    }
+
+    #[test]
+    fn a_stalled_server_is_an_error_after_the_idle_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = serve_once(1000, |s| {
+            let _ = s.write_all(&[0x1f, 0x8b, 8, 0]);
+            std::thread::sleep(Duration::from_secs(10));
+        });
+        let started = Instant::now();
+        let err = download_with(&url, dir.path(), &spec(), Duration::from_millis(300)).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        let msg = err.to_string();
+        assert!(msg.contains(&url) && msg.contains("no data received for 0.3 s"), "{msg}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left behind");
+    }
+
+    #[test]
+    fn a_trickling_server_is_an_error_after_the_idle_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = serve_once(100_000, |s| {
+            for _ in 0..200 {
+                if s.write_all(&[0]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let started = Instant::now();
+        let err = download_with(&url, dir.path(), &spec(), Duration::from_millis(300)).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        assert!(err.to_string().contains("the transfer stalls"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left behind");
+    }
+
+    #[test]
+    fn stale_parts_of_dead_processes_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        // Linux pids stay below 2^22, so this one is never alive.
+        let dead = dir.path().join(".train-images-idx3-ubyte.999999999-0.part");
+        let live = dir.path().join(format!(".train-images-idx3-ubyte.{}-3.part", std::process::id()));
+        let other = dir.path().join(".notes.123-x.part");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        remove_stale_parts(dir.path());
+        if Path::new("/proc/self").exists() {
+            assert!(!dead.exists());
+        }
+        assert!(live.exists() && other.exists());
+        assert_eq!(part_pid(".a.b.12-0.part"), Some(12));
+        assert_eq!(part_pid("a.12-0.part"), None);
+        assert_eq!(part_pid(".a.12-.part"), None);
+    }
+}
