@@ -334,7 +334,7 @@ pub mod fashion_mnist {
 
     /// (train, test): 60 000 and 10 000 images of width 784, pixels scaled to `[0, 1]`
     /// (Keras returns bytes and users divide by 255; this does it for you), classes
-    /// 0-9. Searches the places listed in [the module docs](super), then downloads.
+    /// 0-9. Searches the places listed in [`Search::from_env`](super::Search::from_env), then downloads.
     /// [`DataError::NotFound`] when it is nowhere and cannot be downloaded.
     pub fn load() -> Result<(Dataset, Dataset), DataError> {
         let s = source();
@@ -363,7 +363,7 @@ pub mod mnist {
     }
 
     /// (train, test): 60 000 and 10 000 digit images of width 784, pixels scaled to
-    /// `[0, 1]`, classes 0-9. Searches the places listed in [the module docs](super),
+    /// `[0, 1]`, classes 0-9. Searches the places listed in [`Search::from_env`](super::Search::from_env),
     /// then downloads. [`DataError::NotFound`] when it is nowhere and cannot be
     /// downloaded.
     pub fn load() -> Result<(Dataset, Dataset), DataError> {

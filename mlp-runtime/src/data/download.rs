@@ -38,9 +38,7 @@ fn download_with(url: &str, dir: &Path, spec: &FileSpec, idle: Duration) -> Resu
     let fail = |reason: String| DataError::Download { url: url.to_owned(), reason };
     std::fs::create_dir_all(dir).map_err(|source| DataError::Io { path: dir.to_owned(), source })?;
     let limit = spec.limit();
-    // Compressed data is never much larger than its content: deflate adds 5 bytes per
-    // 64 KiB stored block, gzip 18 bytes per member.
-    let max_body = limit.saturating_add(limit / 1000).saturating_add(1 << 10);
+    let max_body = super::idx::max_compressed(limit);
     let (mut body, length) = open(url, idle, max_body).map_err(fail)?;
     if let Some(n) = length.filter(|&n| n > max_body) {
         return Err(fail(format!("the server announces {n} bytes; the file has at most {max_body}")));

@@ -31,6 +31,12 @@ pub const MAX_IDX_BYTES: u64 = 1 << 30;
 /// bytes arrive, so a small file cannot reserve what its header merely claims.
 const FIRST_CHUNK: usize = 1 << 20;
 
+/// The most bytes a gzip file of at most `limit` bytes of content can have: deflate
+/// adds 5 bytes per 64 KiB stored block to incompressible data, gzip 18 per member.
+pub(crate) fn max_compressed(limit: u64) -> u64 {
+    limit.saturating_add(limit / 1000).saturating_add(1 << 10)
+}
+
 /// The contents of an IDX file of unsigned bytes.
 ///
 /// ```
@@ -143,13 +149,22 @@ pub(crate) struct Content {
 }
 
 impl Content {
-    /// Opens `path`; a raw file longer than `limit` is refused by its size, before
-    /// anything is read.
+    /// Opens `path`; a file longer than `limit` (or, compressed, than any gzip of
+    /// `limit` bytes can be) is refused by its size, before anything is read.
     pub(crate) fn open(path: &Path, limit: u64) -> Result<Content, DataError> {
         let io_err = |source| DataError::Io { path: path.to_owned(), source };
         let meta = check_regular(path)?;
         let mut file = BufReader::new(File::open(path).map_err(io_err)?);
         if file.fill_buf().map_err(io_err)?.starts_with(&GZIP_MAGIC) {
+            // Empty gzip members inflate to nothing: without this, a huge file of them
+            // would keep a reader busy for as long as it lasts.
+            if meta.len() > max_compressed(limit) {
+                return Err(DataError::IdxTooLarge {
+                    path: path.to_owned(),
+                    limit,
+                    reason: format!("the compressed file has {} bytes", meta.len()),
+                });
+            }
             return Ok(Content { reader: Box::new(MultiGzDecoder::new(file)), raw_len: None, gz: true });
         }
         if meta.len() > limit {
@@ -490,6 +505,13 @@ mod tests {
         let err = read_idx(&path).unwrap_err();
         assert!(matches!(err, DataError::IdxTooLarge { .. }), "{err:?}");
         assert!(err.to_string().contains("the file has 2147483648 bytes"), "{err}");
+        // The same for a gzip file larger than any compression of the limit.
+        let gz_path = dir.path().join("big.gz");
+        let mut f = std::fs::File::create(&gz_path).unwrap();
+        f.write_all(&gz(&idx_bytes(&[1], &[1]))).unwrap();
+        f.set_len(2 << 30).unwrap();
+        let err = read_idx(&gz_path).unwrap_err();
+        assert!(err.to_string().contains("the compressed file has 2147483648 bytes"), "{err}");
     }
 
     #[cfg(unix)]
