@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{DataError, Dataset, Targets};
+use super::{DataError, Dataset, Targets, MAX_CLASSES};
 
 /// How to read a CSV file's label column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +116,9 @@ impl Dataset {
                     match kind {
                         TargetKind::Classes => classes.push(
                             t.parse::<u32>()
-                                .map_err(|_| field_err(col, text, "expected a class (integer >= 0)"))?,
+                                .ok()
+                                .filter(|&c| c < MAX_CLASSES)
+                                .ok_or_else(|| field_err(col, text, CLASS_EXPECTED))?,
                         ),
                         TargetKind::Values => values.push(parse_finite(t).ok_or(field_err(
                             col,
@@ -145,6 +147,9 @@ fn clip(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+/// What a class field must be; the bound is [`MAX_CLASSES`] (checked by a test).
+const CLASS_EXPECTED: &str = "expected a class: an integer from 0 to 65535";
 
 /// Characters of a bad field quoted in [`DataError::CsvField`].
 const ECHO_CHARS: usize = 40;
@@ -238,9 +243,12 @@ mod tests {
     }
 
     #[test]
-    fn a_class_beyond_max_classes_names_the_sample() {
+    fn a_class_beyond_max_classes_names_the_line() {
         let err = read("a,label\n1,0\n2,4294967295\n", "label", TargetKind::Classes).unwrap_err();
-        assert!(matches!(err, DataError::ClassTooLarge { sample: 1, class: u32::MAX, .. }), "{err:?}");
+        assert!(matches!(err, DataError::CsvField { line: 3, .. }), "{err:?}");
+        assert!(err.to_string().contains(&format!("0 to {}", MAX_CLASSES - 1)), "{err}");
+        let top = format!("a,label\n1,{}\n", MAX_CLASSES - 1);
+        assert_eq!(read(&top, "label", TargetKind::Classes).unwrap().num_classes(), MAX_CLASSES as usize);
     }
 
     #[test]

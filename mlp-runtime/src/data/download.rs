@@ -62,7 +62,7 @@ fn download_with(url: &str, dir: &Path, spec: &FileSpec, idle: Duration) -> Resu
     });
     match written {
         Ok(()) => {
-            bar.finish();
+            bar.finish_with_message(format!("downloaded {}", dest.display()));
             Ok(dest)
         }
         Err(e) => {
@@ -221,11 +221,20 @@ impl Check {
 
 /// A read error of the body, for the user.
 fn describe(e: &io::Error, idle: Duration) -> String {
-    if e.to_string().contains("per read") || e.kind() == io::ErrorKind::TimedOut {
+    if is_timeout(e) {
         format!("no data received for {} s: the server stalls ({e})", idle.as_secs_f64())
     } else {
         format!("transfer cut off or failed: {e}")
     }
+}
+
+/// Whether a read failed because no byte came in time.
+fn is_timeout(e: &io::Error) -> bool {
+    #[cfg(feature = "download")]
+    if let Some(ureq::Error::Timeout(_)) = e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+        return true;
+    }
+    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
 }
 
 /// Sends a GET of `url`; returns the body (at most `max_body` bytes) and its announced
