@@ -62,7 +62,7 @@ fn download_with(url: &str, dir: &Path, spec: &FileSpec, idle: Duration) -> Resu
     });
     match written {
         Ok(()) => {
-            bar.finish_with_message(format!("downloaded {}", dest.display()));
+            bar.finish_with_message(format!("downloaded {}", name(&dest)));
             Ok(dest)
         }
         Err(e) => {
@@ -87,8 +87,14 @@ fn progress_bar(dest: &Path, length: Option<u64>) -> indicatif::ProgressBar {
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
-    bar.set_message(format!("downloading {}", dest.display()));
+    // The file name only: a full cache path would push the bar off an 80-column line.
+    bar.set_message(format!("downloading {}", name(dest)));
     bar
+}
+
+/// The file name of `path`, for the progress bar.
+fn name(path: &Path) -> String {
+    path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
 }
 
 /// The limits of one transfer.

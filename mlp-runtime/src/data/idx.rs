@@ -562,6 +562,12 @@ mod tests {
             } else {
                 read_idx_from(bytes.as_slice(), Path::new("fuzz"), 1 << 20, None, false)
             };
+            // Any limit, even below the header: an error or a file that fits, never a panic.
+            let limit = rng.random_range(0..48);
+            let known = rng.random_bool(0.5).then_some(bytes.len() as u64);
+            if let Ok(idx) = read_idx_from(bytes.as_slice(), Path::new("fuzz"), limit, known, false) {
+                assert!((4 + 4 * idx.dims.len() + idx.data.len()) as u64 <= limit);
+            }
             if let Ok(raw) = gunzip_if_gz(bytes, Path::new("fuzz")) {
                 let parsed = parse_idx(&raw, "fuzz").ok();
                 assert_eq!(parsed, streamed.ok(), "both parsers agree");
