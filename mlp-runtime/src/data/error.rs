@@ -226,7 +226,8 @@ pub enum DataError {
     /// weights (ReLU turns NaN into 0, so the loss can stay finite).
     #[error(
         "sample {sample}, {what} column {column}: {value} is not a finite number; drop or \
-         impute missing values before building the dataset"
+         impute missing values, and look for overflow in preprocessing (a large scale factor, \
+         a zero standard deviation)"
     )]
     NonFinite {
         /// 0-based sample index.
