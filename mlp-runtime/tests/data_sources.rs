@@ -341,3 +341,133 @@ fn without_a_cache_nothing_is_downloaded() {
     assert!(matches!(tiny_source("").load(&search), Err(DataError::NotFound { .. })));
     assert!(hits.lock().unwrap().is_empty());
 }
+
+/// A gzip stream of `head` followed by `zeros` zero bytes, compressed chunk by chunk:
+/// a small file that inflates to far more than its name promises.
+fn gz_bomb(head: &[u8], zeros: usize) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::best());
+    e.write_all(head).unwrap();
+    let block = vec![0u8; 64 << 10];
+    for _ in 0..zeros / block.len() {
+        e.write_all(&block).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+/// [`tiny_source`] with each file's exact size, as the built-in data sets have.
+fn sized_tiny_source(base_url: &str) -> Source {
+    let mut source = tiny_source(base_url);
+    for (f, bytes) in source.files.iter_mut().zip(tiny()) {
+        *f = f.clone().with_size(bytes.len() as u64);
+    }
+    source
+}
+
+#[test]
+fn the_built_in_data_sets_know_their_decompressed_sizes() {
+    for source in [Source::fashion_mnist(), Source::mnist()] {
+        let sizes = source.files.map(|f| f.size);
+        assert_eq!(sizes, [Some(47_040_016), Some(60_008), Some(7_840_016), Some(10_008)], "{}", source.name);
+    }
+}
+
+/// `MLP_DATA_DIR=../shared/data cargo test -p mlp-runtime --test data_sources -- --ignored`
+#[test]
+#[ignore = "needs the real datasets: MLP_DATA_DIR=../shared/data"]
+fn the_built_in_sizes_are_exact_for_the_real_files() {
+    let root = std::env::var_os("MLP_DATA_DIR").expect("set MLP_DATA_DIR to the folder holding mnist/");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(root);
+    for source in [Source::fashion_mnist(), Source::mnist()] {
+        let dir = root.join(&source.name);
+        source.load_from(&dir).unwrap();
+        for i in 0..4 {
+            let mut short = source.clone();
+            short.files[i].size = short.files[i].size.map(|s| s - 1);
+            let err = short.load_from(&dir).unwrap_err();
+            assert!(matches!(err, DataError::IdxTooLarge { .. }), "{err:?}");
+        }
+    }
+}
+
+#[test]
+fn a_local_gzip_bomb_is_refused_at_the_files_known_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_tiny(tmp.path(), true);
+    // The right content, then 16 MiB more: the header alone cannot tell.
+    let bomb = tmp.path().join(format!("{}.gz", STEMS[2]));
+    std::fs::write(&bomb, gz_bomb(&tiny()[2], 16 << 20)).unwrap();
+    let err = sized_tiny_source("").load_from(tmp.path()).unwrap_err();
+    match &err {
+        DataError::IdxTooLarge { path, limit, .. } => {
+            assert_eq!((path, *limit), (&bomb, tiny()[2].len() as u64));
+        }
+        other => panic!("expected IdxTooLarge, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&bomb.display().to_string()), "{err}");
+}
+
+#[test]
+fn a_raw_local_file_larger_than_its_size_is_refused_before_reading() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_tiny(tmp.path(), false);
+    let big = tmp.path().join(STEMS[0]);
+    std::fs::OpenOptions::new().append(true).open(&big).unwrap().set_len(1 << 40).unwrap();
+    let err = sized_tiny_source("").load_from(tmp.path()).unwrap_err();
+    assert!(matches!(&err, DataError::IdxTooLarge { path, .. } if path == &big), "{err:?}");
+    assert!(err.to_string().contains("the file has 1099511627776 bytes"), "{err}");
+}
+
+#[test]
+fn a_folder_named_like_a_data_file_is_not_a_regular_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_tiny(tmp.path(), true);
+    let odd = format!("{}.gz", STEMS[3]);
+    std::fs::remove_file(tmp.path().join(&odd)).unwrap();
+    std::fs::create_dir(tmp.path().join(&odd)).unwrap();
+    let err = tiny_source("").load_from(tmp.path()).unwrap_err();
+    let DataError::NotFound { searched, .. } = &err else { panic!("expected NotFound, got {err:?}") };
+    assert_eq!(searched[0].1, format!("{odd} is not a regular file"));
+}
+
+#[cfg(feature = "download")]
+#[test]
+fn a_downloaded_gzip_bomb_is_refused_and_leaves_nothing_behind() {
+    // 512 KiB of content in about 600 bytes: a body of a plausible size for an 11-byte
+    // file, stopped as it inflates.
+    let small = gz_bomb(&tiny()[1], 512 << 10);
+    assert!(small.len() < 1000, "{}", small.len());
+    let (download, url, files) = failed_download_sized(Reply::Body(small));
+    assert!(download.contains(&url) && download.contains("grows past the 11 bytes"), "{download}");
+    assert_eq!(files, [format!("{}.gz", STEMS[0])]);
+    // A larger body is refused by its announced length alone.
+    let (download, url, files) = failed_download_sized(Reply::Body(gz_bomb(&tiny()[1], 16 << 20)));
+    assert!(download.contains(&url) && download.contains("the server announces"), "{download}");
+    assert_eq!(files, [format!("{}.gz", STEMS[0])]);
+}
+
+/// [`failed_download`] for the sized source.
+#[cfg(feature = "download")]
+fn failed_download_sized(bad: Reply) -> (String, String, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut routes = gz_routes();
+    routes[1].1 = bad;
+    let (url, _) = serve(routes);
+    let err = sized_tiny_source("").load(&cache_search(tmp.path(), &url)).unwrap_err();
+    let DataError::NotFound { download, .. } = err else { panic!("expected NotFound, got {err:?}") };
+    (download, format!("{url}{}.gz", STEMS[1]), listing(tmp.path()))
+}
+
+#[cfg(all(feature = "download", target_os = "linux"))]
+#[test]
+fn partial_files_of_killed_downloads_are_removed_at_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Left by a download that was killed: Linux pids stay below 2^22, so that process
+    // is gone.
+    let part = tmp.path().join(format!(".{}.999999999-0.part", STEMS[0]));
+    std::fs::write(&part, b"half a file").unwrap();
+    let (url, _) = serve(gz_routes());
+    tiny_source("").load(&cache_search(tmp.path(), &url)).unwrap();
+    let mut expected = STEMS.map(|s| format!("{s}.gz"));
+    expected.sort();
+    assert_eq!(listing(tmp.path()), expected);
+}

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{DataError, Dataset, Targets};
+use super::{DataError, Dataset, Targets, MAX_CLASSES};
 
 /// How to read a CSV file's label column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +38,9 @@ impl Dataset {
         kind: TargetKind,
     ) -> Result<Dataset, DataError> {
         let path = path.as_ref();
+        // Before opening: opening a FIFO blocks until a writer comes, and reading a
+        // device could go on forever.
+        super::idx::check_regular(path)?;
         let file =
             std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
         Self::from_csv_reader(file, path, label_column, kind)
@@ -65,13 +68,26 @@ impl Dataset {
         let mut rdr = ::csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
         let header: Vec<String> =
             rdr.headers().map_err(format_err)?.iter().map(|h| h.trim().to_owned()).collect();
-        let Some(label) = header.iter().position(|h| h == label_column.trim()) else {
+        let mut labels = header.iter().enumerate().filter(|(_, h)| *h == label_column.trim()).map(|(i, _)| i);
+        let (Some(label), second) = (labels.next(), labels.next()) else {
             return Err(DataError::CsvColumn {
                 path: path.to_owned(),
                 column: label_column.to_owned(),
                 header,
             });
         };
+        if let Some(second) = second {
+            // Taking one and feeding the other to the network as a feature would leak
+            // the answer into the input.
+            return Err(DataError::CsvFormat {
+                path: path.to_owned(),
+                line: 1,
+                reason: format!(
+                    "the label column {label_column:?} appears more than once (columns {label} and \
+                     {second}, 0-based); rename or drop the extra one"
+                ),
+            });
+        }
         let width = header.len() - 1;
         if width == 0 {
             return Err(DataError::CsvFormat {
@@ -91,7 +107,7 @@ impl Dataset {
                 path: path.to_owned(),
                 line,
                 column: header.get(col).cloned().unwrap_or_default(),
-                text: text.to_owned(),
+                text: clip(text),
                 reason,
             };
             for (col, text) in record.iter().enumerate() {
@@ -100,7 +116,9 @@ impl Dataset {
                     match kind {
                         TargetKind::Classes => classes.push(
                             t.parse::<u32>()
-                                .map_err(|_| field_err(col, text, "expected a class (integer >= 0)"))?,
+                                .ok()
+                                .filter(|&c| c < MAX_CLASSES)
+                                .ok_or_else(|| field_err(col, text, CLASS_EXPECTED))?,
                         ),
                         TargetKind::Values => values.push(parse_finite(t).ok_or(field_err(
                             col,
@@ -120,6 +138,21 @@ impl Dataset {
         Dataset::new(features, width, targets)
     }
 }
+
+/// At most [`ECHO_CHARS`] characters of `text`, then `…`: an error message quotes the
+/// field, and a field can be megabytes long.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// What a class field must be; the bound is [`MAX_CLASSES`] (checked by a test).
+const CLASS_EXPECTED: &str = "expected a class: an integer from 0 to 65535";
+
+/// Characters of a bad field quoted in [`DataError::CsvField`].
+const ECHO_CHARS: usize = 40;
 
 fn parse_finite(t: &str) -> Option<f32> {
     t.parse::<f32>().ok().filter(|v| v.is_finite())
@@ -187,6 +220,42 @@ mod tests {
     fn header_only_gives_an_empty_dataset() {
         let d = read("a,b,label\n", "label", TargetKind::Classes).unwrap();
         assert_eq!((d.len(), d.width()), (0, 2));
+    }
+
+    #[test]
+    fn a_huge_bad_field_is_echoed_cut_short() {
+        let text = format!("a,label\n{},0\n", "x".repeat(10 << 20));
+        let err = read(&text, "label", TargetKind::Classes).unwrap_err();
+        let DataError::CsvField { text, line: 2, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(text, &format!("{}…", "x".repeat(40)));
+        assert!(err.to_string().len() < 200, "{err}");
+        // Short fields and multi-byte characters are kept whole.
+        let err = read("a,label\nnän,0\n", "label", TargetKind::Classes).unwrap_err();
+        assert!(matches!(&err, DataError::CsvField { text, .. } if text == "nän"), "{err:?}");
+        assert_eq!(clip(&"é".repeat(41)), format!("{}…", "é".repeat(40)));
+    }
+
+    #[test]
+    fn a_second_label_column_is_an_error() {
+        let err = read("label,a,label\n1,2,3\n", "label", TargetKind::Classes).unwrap_err();
+        assert!(matches!(err, DataError::CsvFormat { line: 1, .. }), "{err:?}");
+        assert!(err.to_string().contains("columns 0 and 2"), "{err}");
+    }
+
+    #[test]
+    fn a_class_beyond_max_classes_names_the_line() {
+        let err = read("a,label\n1,0\n2,4294967295\n", "label", TargetKind::Classes).unwrap_err();
+        assert!(matches!(err, DataError::CsvField { line: 3, .. }), "{err:?}");
+        assert!(err.to_string().contains(&format!("0 to {}", MAX_CLASSES - 1)), "{err}");
+        let top = format!("a,label\n1,{}\n", MAX_CLASSES - 1);
+        assert_eq!(read(&top, "label", TargetKind::Classes).unwrap().num_classes(), MAX_CLASSES as usize);
+    }
+
+    #[test]
+    fn a_directory_is_not_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Dataset::from_csv(dir.path(), "y", TargetKind::Classes).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 
     #[test]

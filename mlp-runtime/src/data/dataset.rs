@@ -48,6 +48,56 @@ impl Targets {
     }
 }
 
+/// Class ids must be below this: 2^16 = 65,536.
+///
+/// A class id is a column of the one-hot targets and of the softmax output, and an
+/// index into per-class arrays such as [`Dataset::class_counts`], so memory grows
+/// with the largest id, not with the number of samples. 65,536 is three times the
+/// 21,841 classes of ImageNet-21k, the largest label set in common use, and keeps a
+/// per-class count array at 512 KiB; a larger id (a CSV label of 4294967295) is a
+/// data error, reported at construction with its sample.
+pub const MAX_CLASSES: u32 = 1 << 16;
+
+/// The first NaN or infinite value of `data` laid out `width` per row, as a
+/// [`DataError::NonFinite`] naming its row and column.
+fn first_non_finite(data: &[f32], width: usize, what: &'static str) -> Result<(), DataError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        Some(pos) => Err(DataError::NonFinite {
+            sample: pos / width.max(1),
+            column: pos % width.max(1),
+            what,
+            value: data[pos],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks every class id against [`MAX_CLASSES`].
+fn check_classes(classes: &[u32]) -> Result<(), DataError> {
+    match classes.iter().position(|&c| c >= MAX_CLASSES) {
+        Some(sample) => Err(DataError::ClassTooLarge { sample, class: classes[sample], max: MAX_CLASSES }),
+        None => Ok(()),
+    }
+}
+
+/// Copies `src` (row `sample` of the dataset) into `dst`, checking in the same pass
+/// that every value is finite.
+fn copy_finite(dst: &mut [f32], src: &[f32], sample: usize, what: &'static str) -> Result<(), DataError> {
+    dst.copy_from_slice(src);
+    // x * 0 is ±0 for every finite x and NaN for NaN and ±inf, so one branch-free sum
+    // over the row (still in cache) finds them at a fraction of the copy's cost.
+    let probe = src.iter().fold(0.0f32, |acc, &v| acc + v * 0.0);
+    if probe == 0.0 {
+        return Ok(());
+    }
+    first_non_finite(src, src.len(), what).map_err(|e| match e {
+        DataError::NonFinite { column, what, value, .. } => {
+            DataError::NonFinite { sample, column, what, value }
+        }
+        other => other,
+    })
+}
+
 /// Row `i` of `width` floats, or `None` past the end.
 fn row(data: &[f32], width: usize, i: usize) -> Option<&[f32]> {
     data.get(i.checked_mul(width)?..i.checked_add(1)?.checked_mul(width)?)
@@ -90,7 +140,9 @@ impl std::fmt::Debug for Dataset {
 
 impl Dataset {
     /// A dataset from features laid end to end (`width` per sample) and targets; an
-    /// error unless both describe the same number of samples.
+    /// error unless both describe the same number of samples, every feature and target
+    /// value is finite ([`DataError::NonFinite`], naming the sample and column) and
+    /// every class is below [`MAX_CLASSES`] ([`DataError::ClassTooLarge`]).
     pub fn new(features: Vec<f32>, width: usize, targets: Targets) -> Result<Self, DataError> {
         if width == 0 {
             return Err(DataError::shape("dataset feature width", "at least 1", 0));
@@ -118,6 +170,11 @@ impl Dataset {
                 format!("one per sample ({n} samples of width {width})"),
                 format!("{} targets", targets.len()),
             ));
+        }
+        first_non_finite(&features, width, "feature")?;
+        match &targets {
+            Targets::Classes(c) => check_classes(c)?,
+            Targets::Values { data, width } => first_non_finite(data, *width, "target")?,
         }
         Ok(Dataset { features, width, targets })
     }
@@ -237,7 +294,8 @@ impl Dataset {
         self.classes().and_then(|c| c.iter().max()).map_or(0, |&m| m as usize + 1)
     }
 
-    /// How many samples each class has, indexed by class.
+    /// How many samples each class has, indexed by class (at most [`MAX_CLASSES`]
+    /// entries).
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.num_classes()];
         for &c in self.classes().unwrap_or_default() {
@@ -304,11 +362,14 @@ impl Dataset {
     }
 
     /// Replaces every class `c` by `f(c)` (to relabel after [`Dataset::filter`]). An
-    /// error for value targets.
+    /// error for value targets or a new class at or above [`MAX_CLASSES`].
     pub fn map_classes(mut self, mut f: impl FnMut(u32) -> u32) -> Result<Dataset, DataError> {
         let err = self.not_classes("map_classes");
         match &mut self.targets {
-            Targets::Classes(c) => c.iter_mut().for_each(|c| *c = f(*c)),
+            Targets::Classes(c) => {
+                c.iter_mut().for_each(|c| *c = f(*c));
+                check_classes(c)?;
+            }
             Targets::Values { .. } => return Err(err),
         }
         Ok(self)
@@ -360,7 +421,10 @@ impl Dataset {
 
     /// Copies the samples at `indices` into `x`, resizing it to `indices.len()` samples
     /// and reusing its allocation, so a training loop allocates nothing per batch.
-    /// An error if `N` is not the dataset's width or an index is out of range.
+    /// An error if `N` is not the dataset's width, an index is out of range, or a copied
+    /// value is NaN or infinite ([`DataError::NonFinite`]: features can turn non-finite
+    /// after construction, through [`Dataset::features_mut`], [`Dataset::scale`] or a
+    /// [`Standardizer`]); `x` then holds a partial batch.
     pub fn fill_batch<const N: usize>(&self, indices: &[usize], x: &mut Batch<N>) -> Result<(), DataError> {
         if N != self.width {
             return Err(DataError::shape("batch width", format!("{} (the dataset's width)", self.width), N));
@@ -369,14 +433,15 @@ impl Dataset {
         x.set_len(indices.len());
         for (dst, &i) in x.as_mut_slice().chunks_exact_mut(N).zip(indices) {
             if let Some(src) = self.sample(i) {
-                dst.copy_from_slice(src);
+                copy_finite(dst, src, i, "feature")?;
             }
         }
         Ok(())
     }
 
     /// Writes the targets (classes or values) of the samples at `indices` into `out`,
-    /// reusing its allocation. An error for an index out of range.
+    /// reusing its allocation. An error for an index out of range or a non-finite
+    /// target value ([`DataError::NonFinite`]).
     pub fn fill_targets(&self, indices: &[usize], out: &mut TargetBuf) -> Result<(), DataError> {
         self.check_indices(indices)?;
         match &self.targets {
@@ -395,7 +460,12 @@ impl Dataset {
                 }
                 if let TargetBuf::Values(buf) = out {
                     buf.clear();
-                    buf.extend(indices.iter().filter_map(|&i| row(data, *width, i)).flatten());
+                    buf.resize(indices.len() * width, 0.0);
+                    for (dst, &i) in buf.chunks_exact_mut(*width).zip(indices) {
+                        if let Some(src) = row(data, *width, i) {
+                            copy_finite(dst, src, i, "target")?;
+                        }
+                    }
                 }
             }
         }
@@ -432,7 +502,8 @@ impl Dataset {
     }
 
     /// Copies the target values of the samples at `indices` into `y` (regression).
-    /// An error for class targets, a width other than `M`, or an index out of range.
+    /// An error for class targets, a width other than `M`, an index out of range, or a
+    /// non-finite value ([`DataError::NonFinite`]).
     pub fn fill_values<const M: usize>(&self, indices: &[usize], y: &mut Batch<M>) -> Result<(), DataError> {
         let Targets::Values { data, width } = &self.targets else {
             return Err(DataError::shape("fill_values targets", "values", "classes"));
@@ -444,7 +515,7 @@ impl Dataset {
         y.set_len(indices.len());
         for (dst, &i) in y.as_mut_slice().chunks_exact_mut(M).zip(indices) {
             if let Some(src) = row(data, M, i) {
-                dst.copy_from_slice(src);
+                copy_finite(dst, src, i, "target")?;
             }
         }
         Ok(())
@@ -737,6 +808,70 @@ mod tests {
         assert_eq!(test.features(), &[0.0, 2.0]);
         let mut other = ds(2, 3);
         assert!(s.apply(&mut other).is_err());
+    }
+
+    #[test]
+    fn non_finite_values_are_refused_at_construction_naming_sample_and_column() {
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut x = vec![0.0; 6];
+            x[4] = bad;
+            let err = Dataset::classification(x.clone(), 3, vec![0, 1]).unwrap_err();
+            assert!(
+                matches!(err, DataError::NonFinite { sample: 1, column: 1, what: "feature", .. }),
+                "{err:?}"
+            );
+            assert!(err.to_string().starts_with("sample 1, feature column 1: "), "{err}");
+            let err = Dataset::regression(vec![0.0; 2], 1, vec![1.0, 2.0, 3.0, bad], 2).unwrap_err();
+            assert!(
+                matches!(err, DataError::NonFinite { sample: 1, column: 1, what: "target", .. }),
+                "{err:?}"
+            );
+            assert!(Dataset::new(x, 2, Targets::Classes(vec![0; 3])).is_err());
+        }
+    }
+
+    #[test]
+    fn fills_refuse_values_that_turned_non_finite_later() {
+        let mut d = ds(4, 3);
+        d.features_mut()[7] = f32::NAN; // sample 2, column 1
+        let mut x = Batch::<3>::default();
+        d.fill_batch(&[0, 1, 3], &mut x).unwrap();
+        let err = d.fill_batch(&[3, 2], &mut x).unwrap_err();
+        assert!(matches!(err, DataError::NonFinite { sample: 2, column: 1, what: "feature", .. }), "{err:?}");
+
+        // Scaling overflows to infinity; a Standardizer with a zero std divides by 0.
+        let mut d = ds(2, 2);
+        d.scale(f32::MAX);
+        assert!(matches!(d.fill_batch(&[1], &mut Batch::<2>::default()), Err(DataError::NonFinite { .. })));
+        let mut d = ds(2, 2);
+        Standardizer { mean: vec![0.0; 2], std: vec![0.0; 2] }.apply(&mut d).unwrap();
+        // Sample 0 is 0 / 0 = NaN in column 0.
+        let err = d.fill_batch(&[0], &mut Batch::<2>::default()).unwrap_err();
+        assert!(matches!(err, DataError::NonFinite { sample: 0, column: 0, .. }), "{err:?}");
+
+        // Targets (values) are checked by both target fills.
+        let mut r = Dataset::regression(vec![0.0; 2], 1, vec![1.0, 2.0, 3.0, 4.0], 2).unwrap();
+        if let Targets::Values { data, .. } = &mut r.targets {
+            data[3] = f32::INFINITY;
+        }
+        let mut buf = TargetBuf::default();
+        r.fill_targets(&[0], &mut buf).unwrap();
+        let err = r.fill_targets(&[0, 1], &mut buf).unwrap_err();
+        assert!(matches!(err, DataError::NonFinite { sample: 1, column: 1, what: "target", .. }), "{err:?}");
+        let err = r.fill_values(&[1], &mut Batch::<2>::default()).unwrap_err();
+        assert!(matches!(err, DataError::NonFinite { sample: 1, column: 1, what: "target", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn huge_class_ids_are_refused_without_a_huge_allocation() {
+        let err = Dataset::classification(vec![0.0; 3], 1, vec![1, u32::MAX, 2]).unwrap_err();
+        assert!(matches!(err, DataError::ClassTooLarge { sample: 1, class: u32::MAX, .. }), "{err:?}");
+        assert!(err.to_string().contains("sample 1: class 4294967295"), "{err}");
+        let top = Dataset::classification(vec![0.0; 2], 1, vec![MAX_CLASSES - 1, 0]).unwrap();
+        assert_eq!(top.num_classes(), MAX_CLASSES as usize);
+        assert_eq!(top.class_counts().len(), MAX_CLASSES as usize);
+        let err = top.map_classes(|c| c + 1).unwrap_err();
+        assert!(matches!(err, DataError::ClassTooLarge { sample: 0, .. }), "{err:?}");
     }
 
     #[test]

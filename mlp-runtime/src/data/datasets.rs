@@ -15,24 +15,45 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::idx::{parse_idx_owned, read_maybe_gz};
-use super::{DataError, Dataset};
+use super::idx::{hex_digest, read_idx_from, Content, HashRead, MAX_IDX_BYTES};
+use super::{DataError, Dataset, Idx};
 
-/// One file of a data set: its name without `.gz`, and the sha256 of its content.
+/// One file of a data set: its name without `.gz`, the sha256 of its content, and the
+/// content's size when known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSpec {
     /// The file name without `.gz` (`train-images-idx3-ubyte`).
     pub stem: String,
     /// Lowercase hex sha256 of the decompressed content.
     pub sha256: String,
+    /// The decompressed size in bytes, header included (47 040 016 for the training
+    /// images of MNIST). Reading or downloading the file never holds more: a file that
+    /// inflates past it is an error ([`DataError::IdxTooLarge`]). `None`: at most
+    /// [`MAX_IDX_BYTES`].
+    pub size: Option<u64>,
 }
 
 impl FileSpec {
-    /// A file spec from its name and checksum.
+    /// A file spec from its name and checksum, of unknown size (see [`FileSpec::size`]).
     pub fn new(stem: impl Into<String>, sha256: impl Into<String>) -> Self {
-        FileSpec { stem: stem.into(), sha256: sha256.into() }
+        FileSpec { stem: stem.into(), sha256: sha256.into(), size: None }
+    }
+
+    /// The same spec with its decompressed size in bytes.
+    pub fn with_size(self, size: u64) -> Self {
+        FileSpec { size: Some(size), ..self }
+    }
+
+    /// The most bytes of content the file may have.
+    pub(crate) fn limit(&self) -> u64 {
+        self.size.unwrap_or(MAX_IDX_BYTES)
     }
 }
+
+/// The decompressed sizes of the four files of MNIST and Fashion-MNIST (the same
+/// layout): 60 000 and 10 000 images of 28x28 bytes and their labels, with 16- and
+/// 8-byte headers.
+const MNIST_SIZES: [u64; 4] = [16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 10_000];
 
 /// An IDX data set in the MNIST layout: four files, a train and a test split.
 ///
@@ -97,16 +118,17 @@ fn find(dir: &Path, stem: &str) -> Option<PathBuf> {
     candidates(dir, stem).into_iter().find(|p| p.is_file())
 }
 
-/// Lowercase hex sha256 of `bytes`.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+/// A candidate name that exists but is not a regular file (a folder or a FIFO named
+/// like a data file), for the "not found" message.
+fn irregular(dir: &Path, stem: &str) -> Option<PathBuf> {
+    candidates(dir, stem).into_iter().find(|p| p.exists() && !p.is_file())
 }
 
 impl Source {
     /// Fashion-MNIST (Zalando Research, MIT license): 28x28 grey images of clothes,
     /// 10 classes (see [`fashion_mnist::CLASS_NAMES`]), 60 000 train and 10 000 test.
     pub fn fashion_mnist() -> Source {
-        Source {
+        Source::sized(Source {
             name: "fashion-mnist".into(),
             files: [
                 FileSpec::new(
@@ -130,13 +152,13 @@ impl Source {
             // HTTP only; the checksums make that safe.
             base_url: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/".into(),
             apt_package: Some("dataset-fashion-mnist".into()),
-        }
+        })
     }
 
     /// MNIST (LeCun, Cortes, Burges): 28x28 handwritten digits, 60 000 train and
     /// 10 000 test.
     pub fn mnist() -> Source {
-        Source {
+        Source::sized(Source {
             name: "mnist".into(),
             files: [
                 FileSpec::new(
@@ -159,7 +181,15 @@ impl Source {
             // PyTorch's mirror: LeCun's own site now refuses most automated downloads.
             base_url: "https://ossci-datasets.s3.amazonaws.com/mnist/".into(),
             apt_package: None,
+        })
+    }
+
+    /// Gives the four files their MNIST-layout sizes.
+    fn sized(mut self) -> Source {
+        for (f, size) in self.files.iter_mut().zip(MNIST_SIZES) {
+            f.size = Some(size);
         }
+        self
     }
 
     /// Finds the four files (all in one folder of `search.dirs`), downloading into
@@ -173,14 +203,22 @@ impl Source {
                 return Ok([a.clone(), b.clone(), c.clone(), d.clone()]);
             }
             let why = if dir.is_dir() {
-                let missing: Vec<String> = self
-                    .files
-                    .iter()
-                    .zip(&found)
-                    .filter(|(_, p)| p.is_none())
-                    .map(|(f, _)| format!("{}[.gz]", f.stem))
-                    .collect();
-                format!("missing {}", missing.join(", "))
+                let (mut missing, mut odd) = (Vec::new(), Vec::new());
+                for (f, _) in self.files.iter().zip(&found).filter(|(_, p)| p.is_none()) {
+                    match irregular(dir, &f.stem) {
+                        Some(p) => odd.push(p.file_name().unwrap_or_default().to_string_lossy().into_owned()),
+                        None => missing.push(format!("{}[.gz]", f.stem)),
+                    }
+                }
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("missing {}", missing.join(", ")));
+                }
+                if !odd.is_empty() {
+                    let verb = if odd.len() == 1 { "is" } else { "are" };
+                    parts.push(format!("{} {verb} not a regular file", odd.join(", ")));
+                }
+                parts.join("; ")
             } else {
                 "no such folder".to_owned()
             };
@@ -213,11 +251,10 @@ impl Source {
     fn download_into(&self, cache: &Path, base_url: Option<&str>) -> Result<[PathBuf; 4], DataError> {
         let base = base_url.unwrap_or(&self.base_url);
         let sep = if base.ends_with('/') { "" } else { "/" };
+        super::download::remove_stale_parts(cache);
         let fetch = |f: &FileSpec| match find(cache, &f.stem) {
             Some(p) => Ok(p),
-            None => {
-                super::download::download(&format!("{base}{sep}{}.gz", f.stem), cache, &f.stem, &f.sha256)
-            }
+            None => super::download::download(&format!("{base}{sep}{}.gz", f.stem), cache, f),
         };
         let [a, b, c, d] = &self.files;
         Ok([fetch(a)?, fetch(b)?, fetch(c)?, fetch(d)?])
@@ -249,14 +286,19 @@ impl Source {
     }
 }
 
-/// Reads an IDX file, checks the sha256 of its decompressed content, parses it.
-fn read_checked(path: &Path, spec: &FileSpec) -> Result<super::Idx, DataError> {
-    let bytes = read_maybe_gz(path)?;
-    let found = sha256_hex(&bytes);
+/// Reads an IDX file as a stream, never holding more than the spec's size, and checks
+/// the sha256 of its decompressed content on the way.
+fn read_checked(path: &Path, spec: &FileSpec) -> Result<Idx, DataError> {
+    let limit = spec.limit();
+    let mut content = Content::open(path, limit)?;
+    let mut hasher = Sha256::new();
+    let reader = HashRead { inner: &mut content.reader, hasher: &mut hasher };
+    let idx = read_idx_from(reader, path, limit, content.raw_len, content.gz)?;
+    let found = hex_digest(hasher);
     if !found.eq_ignore_ascii_case(&spec.sha256) {
         return Err(DataError::Checksum { path: path.to_owned(), expected: spec.sha256.clone(), found });
     }
-    parse_idx_owned(bytes, path)
+    Ok(idx)
 }
 
 /// Fashion-MNIST, Keras' `keras.datasets.fashion_mnist`.
@@ -292,7 +334,7 @@ pub mod fashion_mnist {
 
     /// (train, test): 60 000 and 10 000 images of width 784, pixels scaled to `[0, 1]`
     /// (Keras returns bytes and users divide by 255; this does it for you), classes
-    /// 0-9. Searches the places listed in [the module docs](super), then downloads.
+    /// 0-9. Searches the places listed in [`Search::from_env`](super::Search::from_env), then downloads.
     /// [`DataError::NotFound`] when it is nowhere and cannot be downloaded.
     pub fn load() -> Result<(Dataset, Dataset), DataError> {
         let s = source();
@@ -321,7 +363,7 @@ pub mod mnist {
     }
 
     /// (train, test): 60 000 and 10 000 digit images of width 784, pixels scaled to
-    /// `[0, 1]`, classes 0-9. Searches the places listed in [the module docs](super),
+    /// `[0, 1]`, classes 0-9. Searches the places listed in [`Search::from_env`](super::Search::from_env),
     /// then downloads. [`DataError::NotFound`] when it is nowhere and cannot be
     /// downloaded.
     pub fn load() -> Result<(Dataset, Dataset), DataError> {

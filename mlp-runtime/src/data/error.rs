@@ -96,6 +96,23 @@ pub enum DataError {
         extra: usize,
     },
 
+    /// An IDX file is, or claims to be, larger than it may be: the size its
+    /// [`FileSpec`](super::FileSpec) gives, or else [`MAX_IDX_BYTES`](super::MAX_IDX_BYTES).
+    /// Nothing beyond the limit is read into memory.
+    #[error(
+        "{path}: {reason}, more than the {limit} bytes it may hold (a built-in data set file \
+         has a known size; for other files the limit is MAX_IDX_BYTES, raised with \
+         read_idx_with_limit)"
+    )]
+    IdxTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most (decompressed) bytes allowed.
+        limit: u64,
+        /// What exceeded it: the header's claim, the file's size or its content.
+        reason: String,
+    },
+
     /// Two files that must describe the same samples disagree (image and label counts,
     /// or an image file that is not a stack of images).
     #[error("{images} and {labels} do not match: {reason}")]
@@ -203,6 +220,38 @@ pub enum DataError {
         index: usize,
         /// The dataset's length.
         len: usize,
+    },
+
+    /// A feature or target value is NaN or infinite: training on it silently ruins the
+    /// weights (ReLU turns NaN into 0, so the loss can stay finite).
+    #[error(
+        "sample {sample}, {what} column {column}: {value} is not a finite number; drop or \
+         impute missing values, and look for overflow in preprocessing (a large scale factor, \
+         a zero standard deviation)"
+    )]
+    NonFinite {
+        /// 0-based sample index.
+        sample: usize,
+        /// 0-based column within the sample's features or targets.
+        column: usize,
+        /// `"feature"` or `"target"`.
+        what: &'static str,
+        /// The value found.
+        value: f32,
+    },
+
+    /// A class id at or above [`MAX_CLASSES`](super::MAX_CLASSES).
+    #[error(
+        "sample {sample}: class {class} is too large; class ids must be below {max} \
+         (MAX_CLASSES): number the classes from 0"
+    )]
+    ClassTooLarge {
+        /// 0-based sample index.
+        sample: usize,
+        /// The class found.
+        class: u32,
+        /// The bound, [`MAX_CLASSES`](super::MAX_CLASSES).
+        max: u32,
     },
 
     /// A class-only operation on a dataset whose targets are values (regression).

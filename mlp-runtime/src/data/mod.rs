@@ -25,10 +25,10 @@ mod error;
 mod idx;
 
 pub use self::csv::TargetKind;
-pub use dataset::{shuffle, Dataset, Standardizer, TargetBuf, Targets};
+pub use dataset::{shuffle, Dataset, Standardizer, TargetBuf, Targets, MAX_CLASSES};
 pub use datasets::{fashion_mnist, mnist, FileSpec, Search, Source};
 pub use error::DataError;
-pub use idx::{gunzip_if_gz, parse_idx, read_idx, read_maybe_gz, Idx};
+pub use idx::{gunzip_if_gz, parse_idx, read_idx, read_idx_with_limit, read_maybe_gz, Idx, MAX_IDX_BYTES};
 
 /// Re-exports for `mlp::prelude`. [`Targets`] stays out: the prelude's `Targets` is the
 /// losses' borrowed one, which [`TargetBuf::as_targets`] produces.
