@@ -122,12 +122,29 @@ fn penalties_follow_keras() {
 
 #[test]
 fn a_nan_loss_stops_with_epoch_and_batch() {
-    let mut data = blobs(100, 6);
-    data.features_mut()[4 * 40] = f32::NAN; // sample 40, in batch 2 without shuffling
-    let mut model = Model::compile(Frozen::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
-    let err = model.fit(&data, quiet().epochs(2).shuffle(false)).unwrap_err();
+    // A learning rate of 1e30: the first step leaves huge (finite) weights, the second
+    // batch's squared error overflows.
+    network! { Line< input(2); dense(2) > }
+    let data = Dataset::regression(vec![1.0; 8], 2, vec![3.0; 8], 2).unwrap();
+    let mut model = Model::compile(Line::seeded(1), Sgd::new(1e30), MeanSquaredError::new());
+    let err = model.fit(&data, quiet().epochs(2).batch_size(1).shuffle(false)).unwrap_err();
     assert!(matches!(err, TrainError::NonFinite { epoch: 1, batch: 2, .. }), "{err}");
     assert!(err.to_string().contains("epoch 1, batch 2"), "{err}");
+    assert!(weights(&mut model.net).iter().flatten().all(|w| w.is_finite()), "the bad step was not applied");
+}
+
+#[test]
+fn data_that_turns_non_finite_stops_fit_evaluate_and_predict_naming_the_sample() {
+    let mut data = blobs(100, 6);
+    data.features_mut()[4 * 40 + 2] = f32::NAN; // sample 40, column 2
+    let mut model = Model::compile(Frozen::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
+    let before = weights(&mut model.net);
+    let err = model.fit(&data, quiet().epochs(2).shuffle(false).batch_size(100)).unwrap_err();
+    assert!(matches!(err, TrainError::Data(DataError::NonFinite { sample: 40, column: 2, .. })), "{err:?}");
+    assert!(err.to_string().contains("sample 40") && err.to_string().contains("column 2"), "{err}");
+    assert_eq!(weights(&mut model.net), before, "the batch holding it was never trained on");
+    assert!(matches!(model.evaluate(&data), Err(TrainError::Data(DataError::NonFinite { sample: 40, .. }))));
+    assert!(matches!(model.predict(&data), Err(TrainError::Data(DataError::NonFinite { sample: 40, .. }))));
 }
 
 #[test]
