@@ -2,7 +2,8 @@
 //! what the words mean is check.rs's business, so one build reports every mistake.
 
 use crate::ast::{Head, RawArg, RawArgs, RawInput, RawLayer, RawNetwork, RawValue};
-use proc_macro2::Span;
+use crate::MAX_DEPTH;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{parenthesized, Attribute, Ident, Lit, Path, Result, Token, Visibility};
@@ -32,15 +33,40 @@ impl Parse for RawNetwork {
         let open = input.parse::<Token![<]>().map_err(|e| {
             syn::Error::new(e.span(), "expected `<` after the network's name: `Name< layer; layer; ... >`")
         })?;
-        let layers = parse_layers(input, open.span)?;
+        let layers = parse_layers(input, open.span, 0)?;
         let close = input.parse::<Token![>]>()?.span;
         Ok(RawNetwork { attrs, vis, name, layers, close })
     }
 }
 
+/// Fails on brackets nested more than [`MAX_DEPTH`] deep, before syn's recursive parsers
+/// (attributes are parsed as expressions) see them. Iterative, so any depth is safe here.
+pub fn check_bracket_depth(tokens: TokenStream) -> Result<()> {
+    let mut stack = vec![tokens.into_iter()];
+    while let Some(level) = stack.last_mut() {
+        match level.next() {
+            Some(TokenTree::Group(group)) => {
+                if stack.len() > MAX_DEPTH {
+                    let msg = format!(
+                        "brackets nested more than {MAX_DEPTH} deep; a layer's arguments need only a few levels"
+                    );
+                    return Err(syn::Error::new(group.span_open(), msg));
+                }
+                stack.push(group.stream().into_iter());
+            }
+            Some(_) => {}
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Layers separated by `;` (the last one optional), up to a `>` that is left unconsumed.
-/// `open` is the `<` they follow, where an unclosed list is reported.
-fn parse_layers(input: ParseStream, open: Span) -> Result<Vec<RawLayer>> {
+/// `open` is the `<` they follow, where an unclosed list is reported; `depth` counts the
+/// `residual<...>` blocks around them.
+fn parse_layers(input: ParseStream, open: Span, depth: usize) -> Result<Vec<RawLayer>> {
     let unclosed = || syn::Error::new(open, "unclosed `<`: end the layer list with `>`");
     let mut layers = Vec::new();
     loop {
@@ -50,7 +76,7 @@ fn parse_layers(input: ParseStream, open: Span) -> Result<Vec<RawLayer>> {
         if input.is_empty() {
             return Err(unclosed());
         }
-        layers.push(input.parse()?);
+        layers.push(parse_layer(input, depth)?);
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
         } else if input.is_empty() {
@@ -61,54 +87,60 @@ fn parse_layers(input: ParseStream, open: Span) -> Result<Vec<RawLayer>> {
     }
 }
 
-impl Parse for RawLayer {
-    fn parse(input: ParseStream) -> Result<Self> {
-        let first = input.span();
-        let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
-            let name: Ident = input.parse()?;
-            input.parse::<Token![:]>()?;
-            Some(name)
-        } else {
-            None
-        };
-        if input.peek(Token![;]) {
-            return Err(input.error("expected a layer, found an extra `;`; remove it"));
-        }
-        if input.peek(Token![>]) {
-            return Err(input.error("expected a layer after the name, such as `dense(10)`"));
-        }
-        if input.peek(syn::LitInt) {
-            let width: syn::LitInt = input.parse()?;
-            let msg = format!("expected a layer, found a number; did you mean `dense({width})`?");
-            return Err(syn::Error::new(width.span(), msg));
-        }
-        let path = Path::parse_mod_style(input).map_err(|e| {
-            syn::Error::new(e.span(), "expected a layer, such as `dense(10)` or a network type")
-        })?;
-        let mut last = path.segments.last().map_or(first, |s| s.ident.span());
-        let head = match path.get_ident() {
-            Some(ident) if ident.to_string().starts_with(|c: char| c.is_ascii_lowercase()) => {
-                Head::Keyword(ident.clone())
-            }
-            _ => Head::Network(path),
-        };
-        let args = if input.peek(syn::token::Paren) {
-            let args: RawArgs = parse_args(input)?;
-            last = args.span;
-            Some(args)
-        } else {
-            None
-        };
-        let block = if input.peek(Token![<]) {
-            let open = input.parse::<Token![<]>()?.span;
-            let layers = parse_layers(input, open)?;
-            last = input.parse::<Token![>]>()?.span;
-            Some(layers)
-        } else {
-            None
-        };
-        Ok(RawLayer { name, head, args, block, first, last })
+/// One layer, `depth` blocks deep.
+fn parse_layer(input: ParseStream, depth: usize) -> Result<RawLayer> {
+    let first = input.span();
+    let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        Some(name)
+    } else {
+        None
+    };
+    if input.peek(Token![;]) {
+        return Err(input.error("expected a layer, found an extra `;`; remove it"));
     }
+    if input.peek(Token![>]) {
+        return Err(input.error("expected a layer after the name, such as `dense(10)`"));
+    }
+    if input.peek(syn::LitInt) {
+        let width: syn::LitInt = input.parse()?;
+        let msg = format!("expected a layer, found a number; did you mean `dense({width})`?");
+        return Err(syn::Error::new(width.span(), msg));
+    }
+    let path = Path::parse_mod_style(input)
+        .map_err(|e| syn::Error::new(e.span(), "expected a layer, such as `dense(10)` or a network type"))?;
+    let mut last = path.segments.last().map_or(first, |s| s.ident.span());
+    // `r#dense` is the identifier `dense`, so keywords are compared without the `r#`.
+    let head = match path.get_ident().map(IdentExt::unraw) {
+        Some(ident) if ident.to_string().starts_with(|c: char| c.is_ascii_lowercase()) => {
+            Head::Keyword(ident)
+        }
+        _ => Head::Network(path),
+    };
+    let args = if input.peek(syn::token::Paren) {
+        let args: RawArgs = parse_args(input)?;
+        last = args.span;
+        Some(args)
+    } else {
+        None
+    };
+    let block = if input.peek(Token![<]) {
+        let open = input.parse::<Token![<]>()?.span;
+        // Each block is a level of recursion here, in check.rs and expand.rs, and in rustc.
+        if depth >= MAX_DEPTH {
+            let msg = format!(
+                "blocks nest at most {MAX_DEPTH} deep; move the inner layers into a `network!` of their own and use it by name"
+            );
+            return Err(syn::Error::new(open, msg));
+        }
+        let layers = parse_layers(input, open, depth + 1)?;
+        last = input.parse::<Token![>]>()?.span;
+        Some(layers)
+    } else {
+        None
+    };
+    Ok(RawLayer { name, head, args, block, first, last })
 }
 
 fn parse_args(input: ParseStream) -> Result<RawArgs> {
@@ -128,7 +160,7 @@ fn parse_args(input: ParseStream) -> Result<RawArgs> {
 impl Parse for RawArg {
     fn parse(input: ParseStream) -> Result<Self> {
         if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
-            let name: Ident = input.parse()?;
+            let name = input.parse::<Ident>()?.unraw();
             input.parse::<Token![=]>()?;
             Ok(RawArg::Named(name, input.parse()?))
         } else {
@@ -168,7 +200,7 @@ impl Parse for RawValue {
         }
         if !negative && input.peek(Ident::peek_any) {
             // `true` and `false` arrive as identifiers too.
-            let ident: Ident = input.call(Ident::parse_any)?;
+            let ident = input.call(Ident::parse_any)?.unraw();
             let args = if input.peek(syn::token::Paren) { Some(parse_args(input)?) } else { None };
             return Ok(RawValue::Word { ident, args });
         }

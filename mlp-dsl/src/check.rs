@@ -6,6 +6,7 @@ use crate::ast::{Act, Checked, Head, Kind, Model, RawArg, RawArgs, RawLayer, Raw
 use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 use syn::{Error, Ident, Path};
 
 /// The layer keywords, for "did you mean".
@@ -33,7 +34,7 @@ const EPSILON: f32 = 1e-3;
 
 /// Collected errors, combined into one at the end.
 #[derive(Default)]
-pub struct Errors(Option<Error>);
+pub(crate) struct Errors(Option<Error>);
 
 impl Errors {
     fn push(&mut self, e: Error) {
@@ -60,7 +61,8 @@ impl Errors {
         }
     }
 
-    pub fn into_result(self) -> Result<(), Error> {
+    /// `Ok` when nothing was collected, else every error combined into one.
+    pub(crate) fn into_result(self) -> Result<(), Error> {
         self.0.map_or(Ok(()), Err)
     }
 }
@@ -83,15 +85,17 @@ pub fn check_network(raw: &RawNetwork) -> Result<Model, Error> {
 fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
     let mut layers: &[RawLayer] = &raw.layers;
     let mut input_kind = None;
-    let input = match layers.first() {
-        Some(first) if is_keyword(first, "input") || is_keyword(first, "flatten") => {
-            layers = &layers[1..];
-            let (width, kind) = check_input(first, errors);
+    let input = match (layers.first(), layers.get(1..)) {
+        (Some(first @ RawLayer { head: Head::Keyword(word), .. }), Some(rest))
+            if word == "input" || word == "flatten" =>
+        {
+            layers = rest;
+            let (width, kind) = check_input(word, first, errors);
             input_kind = Some(kind);
             width
         }
-        Some(RawLayer { head: Head::Network(path), .. }) => Width::InOf(path.clone()),
-        Some(first) => {
+        (Some(RawLayer { head: Head::Network(path), .. }), _) => Width::InOf(path.clone()),
+        (Some(first), _) => {
             errors.at(
                 first.first,
                 first.last,
@@ -102,7 +106,7 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
             );
             Width::Known(1)
         }
-        None => {
+        (None, _) => {
             errors.at_span(
                 raw.close,
                 format!(
@@ -122,7 +126,23 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
             ),
         );
     }
-    let layers = check_chain(&raw.name.to_string(), layers, input.clone(), errors);
+    // Without `r#`: the scope becomes part of other identifiers.
+    let layers = check_chain(&raw.name.unraw().to_string(), layers, input.clone(), errors);
+    let total = layers.iter().try_fold(0usize, |sum, l| match layer_params(l) {
+        Ok(Some(n)) => sum.checked_add(n),
+        // Unknown (a sub-network's), or already reported at the layer.
+        Ok(None) | Err(()) => Some(sum),
+    });
+    if total.is_none() {
+        errors.at_span(
+            raw.name.span(),
+            format!(
+                "network `{}` has more parameters than a usize can count ({}); make its layers narrower",
+                raw.name,
+                usize::MAX
+            ),
+        );
+    }
     Model {
         attrs: raw.attrs.clone(),
         vis: raw.vis.clone(),
@@ -133,13 +153,39 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
     }
 }
 
+/// A layer's parameter count (what the generated `Network::PARAMS` adds up): `Ok(None)` when
+/// it depends on a sub-network's widths or on a layer inside it that is already reported,
+/// `Err` when this layer's own arithmetic overflows.
+fn layer_params(l: &Checked) -> Result<Option<usize>, ()> {
+    let (Width::Known(i), Width::Known(o)) = (&l.input, &l.output) else {
+        return Ok(None);
+    };
+    let n = match &l.kind {
+        Kind::Dense { bias, .. } => i.checked_mul(*o).and_then(|w| w.checked_add(if *bias { *o } else { 0 })),
+        Kind::BatchNorm { .. } => i.checked_mul(4),
+        Kind::LayerNorm { .. } => i.checked_mul(2),
+        Kind::Activation(_) | Kind::Dropout { .. } => Some(0),
+        Kind::Network(_) => return Ok(None),
+        Kind::Residual { project, body, .. } => {
+            let mut sum = if *project { i.checked_mul(*o) } else { Some(0) };
+            for inner in &body.layers {
+                match layer_params(inner) {
+                    Ok(Some(n)) => sum = sum.and_then(|s| s.checked_add(n)),
+                    Ok(None) | Err(()) => return Ok(None),
+                }
+            }
+            sum
+        }
+    };
+    n.map(Some).ok_or(())
+}
+
 fn is_keyword(layer: &RawLayer, word: &str) -> bool {
     matches!(&layer.head, Head::Keyword(k) if k == word)
 }
 
 /// `input(n)` / `flatten(d1, d2, ...)`: the product of the dimensions.
-fn check_input(layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
-    let Head::Keyword(word) = &layer.head else { unreachable!("called on input/flatten only") };
+fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
     let mut args = Args::new(word, layer, errors);
     let positional = args.positional.clone();
     let dims: Vec<usize> = positional.iter().map(|v| args.width(v, "a dimension")).collect();
@@ -154,7 +200,14 @@ fn check_input(layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
             ),
         );
     }
-    let width = dims.iter().product::<usize>().max(1);
+    let width = dims.iter().try_fold(1usize, |w, d| w.checked_mul(*d)).unwrap_or_else(|| {
+        let msg = format!(
+            "`{word}`'s dimensions multiply to more than the largest width, {}; the input is too large",
+            usize::MAX
+        );
+        errors.at(layer.first, layer.last, msg);
+        1
+    });
     let list = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
     (Width::Known(width), format!("{word}({list})"))
 }
@@ -186,9 +239,21 @@ fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Erro
         let generated = names.next(&counter);
         let field = match &layer.name {
             Some(name) => name.clone(),
-            None => Ident::new(&generated, layer.first),
+            None => match new_ident(&generated, layer.first) {
+                Some(ident) => ident,
+                None => {
+                    // The name comes from a sub-network's type; some unicode ones lowercase
+                    // into text that is no identifier.
+                    let msg = format!(
+                        "no field name can be made from `{generated}`; name the layer: `name: {counter}`"
+                    );
+                    errors.at(layer.first, layer.last, msg);
+                    continue;
+                }
+            },
         };
-        let key = field.to_string();
+        // `r#b` and `b` are the same field, and the weight-file key is `b`.
+        let key = field.unraw().to_string();
         if names.taken.insert(key.clone(), field.span()).is_some() {
             let msg = format!("duplicate layer name `{key}`; give this layer another name");
             match &layer.name {
@@ -198,17 +263,33 @@ fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Erro
             }
         }
         let output = output_width(&kind, &width);
-        out.push(Checked {
+        let checked = Checked {
             field,
             input: width.clone(),
             output: output.clone(),
             kind,
             summary,
             first: layer.first,
-        });
+        };
+        if layer_params(&checked).is_err() {
+            let msg = format!(
+                "`{}` has more parameters than a usize can count ({}); make it narrower",
+                checked.summary,
+                usize::MAX
+            );
+            errors.at(layer.first, layer.last, msg);
+        }
+        out.push(checked);
         width = output;
     }
     out
+}
+
+/// `text` as an identifier at `span`, if it is one (not a keyword, no stray characters).
+fn new_ident(text: &str, span: Span) -> Option<Ident> {
+    let mut ident = syn::parse_str::<Ident>(text).ok()?;
+    ident.set_span(span);
+    Some(ident)
 }
 
 fn output_width(kind: &Kind, input: &Width) -> Width {
@@ -231,7 +312,7 @@ fn check_layer(
     let word = match &layer.head {
         Head::Network(path) => {
             if let Some((ident, keyword)) =
-                path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.to_string())?)))
+                path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.unraw().to_string())?)))
             {
                 errors.at_span(
                     ident.span(),
@@ -439,13 +520,22 @@ fn check_residual_body(
     }
     // The body is its own struct, named after the outer network and the block's place in it.
     let index = names.counters.get("residual").copied().unwrap_or(0);
-    let field = layer.name.as_ref().map_or_else(|| format!("residual_{index}"), |n| n.to_string());
+    let field = layer.name.as_ref().map_or_else(|| format!("residual_{index}"), |n| n.unraw().to_string());
     let body_name = format!("{scope}{}", camel_case(&field));
     let layers = check_chain(&body_name, block, width.clone(), errors);
+    // Made of identifiers without `r#` and `_`, so always an identifier; checked all the same.
+    let Some(name) = new_ident(&format!("__{body_name}"), Span::call_site()) else {
+        errors.at(
+            layer.first,
+            layer.last,
+            format!("no struct name can be made from `{body_name}`; rename the layer"),
+        );
+        return None;
+    };
     let body = Model {
         attrs: Vec::new(),
         vis: syn::Visibility::Inherited,
-        name: Ident::new(&format!("__{body_name}"), Span::call_site()),
+        name,
         input: width.clone(),
         input_kind: None,
         layers,
@@ -484,8 +574,11 @@ fn residual_mismatch(
     let setter = body.layers.iter().rev().find(|l| l.output != l.input);
     match setter.map(|l| &l.kind) {
         Some(Kind::Dense { act, init, l1, l2, bias, .. }) => {
-            let raw =
-                block.iter().rev().find(|l| is_keyword(l, "dense")).expect("a checked dense is in the block");
+            // A checked dense comes from a raw one; without it, the general help below.
+            let Some(raw) = block.iter().rev().find(|l| is_keyword(l, "dense")) else {
+                errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}"));
+                return;
+            };
             let more = *init != "glorot_uniform" || *l1 > 0.0 || *l2 > 0.0 || !*bias;
             let fix = match (act, more) {
                 (Act::Linear, false) => format!("dense({want})"),
@@ -510,6 +603,13 @@ fn parse_activation(word: &Ident, args: Option<&RawArgs>, errors: &mut Errors) -
         let Some(args) = args else { return default };
         match args.args.as_slice() {
             [] => default,
+            [RawArg::Positional(RawValue::Number { value, text, .. })]
+            | [RawArg::Named(_, RawValue::Number { value, text, .. })]
+                if !(*value as f32).is_finite() =>
+            {
+                errors.at_span(args.span, too_large_for_f32(&format!("`{word}`'s argument"), text));
+                default
+            }
             [RawArg::Positional(RawValue::Number { value, .. })] => *value as f32,
             [RawArg::Named(name, RawValue::Number { value, .. })] if name == "alpha" => *value as f32,
             _ => {
@@ -539,7 +639,13 @@ fn parse_activation(word: &Ident, args: Option<&RawArgs>, errors: &mut Errors) -
     })
 }
 
-pub fn act_name(act: Act) -> String {
+/// "`l2` must fit in an f32 (at most 3.4028235e38), found 1e39"
+fn too_large_for_f32(what: &str, text: &str) -> String {
+    format!("{what} must fit in an f32 (at most {:e}), found {text}", f32::MAX)
+}
+
+/// How an activation reads in summaries and messages: `leaky_relu(0.2)`.
+pub(crate) fn act_name(act: Act) -> String {
     match act {
         Act::Linear => "linear".into(),
         Act::Relu => "relu".into(),
@@ -569,7 +675,7 @@ fn fmt_f32(v: f32) -> String {
 }
 
 fn last_segment(path: &Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    path.segments.last().map(|s| s.ident.unraw().to_string()).unwrap_or_default()
 }
 
 /// `residual_0` → `Residual0`, for the names of residual bodies' structs.
@@ -586,7 +692,7 @@ fn camel_case(name: &str) -> String {
 }
 
 /// `FeatureTrunk` → `feature_trunk`, the default field name of a sub-network.
-pub fn snake_case(name: &str) -> String {
+pub(crate) fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_uppercase() {
@@ -684,6 +790,11 @@ impl<'a> Args<'a> {
     /// A number; `what` is how the message names it (`` `l2` ``, "the dropout rate").
     fn number(&mut self, v: &RawValue, what: &str) -> Option<f64> {
         match v {
+            // Every number ends up an f32 in the generated code.
+            RawValue::Number { value, text, .. } if !(*value as f32).is_finite() => {
+                self.errors.at_value(v, too_large_for_f32(what, text));
+                None
+            }
             RawValue::Number { value, .. } => Some(*value),
             v => {
                 let msg = format!("{what} takes a number, found {}", v.describe());
@@ -706,7 +817,8 @@ impl<'a> Args<'a> {
 
     fn positive(&mut self, v: &RawValue, what: &str) -> f32 {
         match self.number(v, what) {
-            Some(x) if x > 0.0 => x as f32,
+            // Compared as the f32 it becomes: 1e-50 would be 0.
+            Some(x) if x as f32 > 0.0 => x as f32,
             Some(_) => {
                 let msg = format!("{what} must be positive, found {}; Keras' default is 1e-3", shown(v));
                 self.errors.at_value(v, msg);
@@ -1045,6 +1157,97 @@ mod tests {
         let m =
             check_str("N< input(2); dropout(0); batch_norm(momentum = 1, epsilon = 1); dense(1) >").unwrap();
         assert!(matches!(m.layers[0].kind, Kind::Dropout { rate } if rate == 0.0));
+    }
+
+    fn check_text(src: &str) -> Result<Vec<Model>, Vec<String>> {
+        let tokens: TokenStream = src.parse().expect("lexes");
+        crate::check_tokens(tokens)
+            .map_err(|e| e.iter().flat_map(|e| e.clone()).map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn raw_identifiers_are_the_identifiers_they_spell() {
+        // Each of these panicked in `Ident::new` ("r#b" is no identifier).
+        let m =
+            check_str("r#N< input(3); r#b: residual< r#dense(3) >; r#type: dense(2); a::r#Trunk >").unwrap();
+        let names: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(names, ["r#b", "r#type", "trunk_0"]);
+        let Kind::Residual { body, .. } = &m.layers[0].kind else { panic!("not a residual") };
+        assert_eq!(body.name, "__NB");
+        assert!(matches!(body.layers[0].kind, Kind::Dense { units: 3, .. }));
+        let errs = check_str("N< input(3); r#b: dense(2); b: dense(2) >").unwrap_err();
+        assert_eq!(errs, ["duplicate layer name `b`; give this layer another name"]);
+    }
+
+    #[test]
+    fn blocks_nest_at_most_max_depth() {
+        let nested = |depth: usize| {
+            format!("N< input(3); {} dense(3) {} >", "residual<".repeat(depth), ">".repeat(depth))
+        };
+        assert!(check_text(&nested(crate::MAX_DEPTH)).is_ok());
+        let errs = check_text(&nested(crate::MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(
+            errs,
+            ["blocks nest at most 32 deep; move the inner layers into a `network!` of their own and use it by name"]
+        );
+        // Far deeper than any stack would take if each level were a call.
+        assert!(check_text(&nested(100_000)).is_err());
+    }
+
+    #[test]
+    fn brackets_nest_at_most_max_depth() {
+        let errs = check_text(&format!("N< input(3); dense(3, relu{}) >", "(".repeat(40) + &")".repeat(40)))
+            .unwrap_err();
+        assert_eq!(errs, ["brackets nested more than 32 deep; a layer's arguments need only a few levels"]);
+        let deep =
+            format!("#[doc = {}1{}] N< input(3); dense(3) >", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(check_text(&deep).is_err());
+    }
+
+    #[test]
+    fn widths_and_parameter_counts_that_overflow_are_errors() {
+        let errs = check_str("N< flatten(4294967296, 4294967296); dense(2) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`flatten`'s dimensions multiply to more than the largest width, 18446744073709551615; the input is too large"]
+        );
+        let errs = check_str("N< input(4294967296); dense(4294967296) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`dense(4294967296)` has more parameters than a usize can count (18446744073709551615); make it narrower"]
+        );
+        // Reported inside the block only, not again at the block and the network.
+        let errs = check_str("N< input(4611686018427387904); residual< batch_norm > >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`batch_norm` has more parameters than a usize can count (18446744073709551615); make it narrower"]
+        );
+        let big = "dense(2147483648, bias = false)";
+        let errs = check_str(&format!("N< input(2147483648); {big}; {big}; {big}; {big} >")).unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has more parameters than a usize can count (18446744073709551615); make its layers narrower"]
+        );
+    }
+
+    #[test]
+    fn numbers_must_fit_in_an_f32() {
+        // Each of these reached `quote!` as an infinite f32, which panics.
+        let errs = check_str(
+            "N< input(2); leaky_relu(1e39); dense(2, l2 = 1e39); batch_norm(epsilon = 1e999); elu(alpha = -1e39) >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "`leaky_relu`'s argument must fit in an f32 (at most 3.4028235e38), found 1e39",
+                "`l2` must fit in an f32 (at most 3.4028235e38), found 1e39",
+                "`epsilon` must fit in an f32 (at most 3.4028235e38), found 1e999",
+                "`elu`'s argument must fit in an f32 (at most 3.4028235e38), found -1e39",
+            ]
+        );
+        let errs = check_str("N< input(2); layer_norm(epsilon = 1e-50) >").unwrap_err();
+        assert_eq!(errs, ["`epsilon` must be positive, found 1e-50; Keras' default is 1e-3"]);
     }
 
     #[test]
