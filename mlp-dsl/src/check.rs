@@ -1205,6 +1205,19 @@ mod tests {
     }
 
     #[test]
+    fn attributes_are_kept_as_tokens() {
+        // syn parses `= value` as an expression, one recursion per `-`: a stack overflow.
+        let deep = format!("#[doc = {}1] N< input(3); dense(3) >", "- ".repeat(200_000));
+        assert!(check_text(&deep).is_ok());
+        let m =
+            check_str("/// Docs.\n#[allow(dead_code)] #[r#doc = 1] #[a::b] N< input(3); dense(3) >").unwrap();
+        let attrs: Vec<String> =
+            m.attrs.iter().map(|a| quote::ToTokens::to_token_stream(a).to_string()).collect();
+        assert_eq!(attrs, ["# [doc = \" Docs.\"]", "# [allow (dead_code)]", "# [r#doc = 1]", "# [a :: b]"]);
+        assert!(m.attrs[0].path().is_ident("doc"));
+    }
+
+    #[test]
     fn widths_and_parameter_counts_that_overflow_are_errors() {
         let errs = check_str("N< flatten(4294967296, 4294967296); dense(2) >").unwrap_err();
         assert_eq!(

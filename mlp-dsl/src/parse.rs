@@ -6,7 +6,11 @@ use crate::MAX_DEPTH;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{parenthesized, Attribute, Ident, Lit, Path, Result, Token, Visibility};
+use syn::punctuated::Punctuated;
+use syn::{
+    bracketed, parenthesized, token, AttrStyle, Attribute, Expr, Ident, Lit, MacroDelimiter, Meta, MetaList,
+    MetaNameValue, Path, PathSegment, Result, Token, Visibility,
+};
 
 impl Parse for RawInput {
     fn parse(input: ParseStream) -> Result<Self> {
@@ -25,7 +29,7 @@ impl Parse for RawInput {
 
 impl Parse for RawNetwork {
     fn parse(input: ParseStream) -> Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let attrs = parse_outer_attrs(input)?;
         let vis: Visibility = input.parse()?;
         let name: Ident = input
             .parse()
@@ -37,6 +41,58 @@ impl Parse for RawNetwork {
         let close = input.parse::<Token![>]>()?.span;
         Ok(RawNetwork { attrs, vis, name, layers, close })
     }
+}
+
+/// Outer attributes (`/// docs` arrive as `#[doc = "..."]`), kept as tokens for rustc to
+/// read. `Attribute::parse_outer` parses a `name = value` attribute's value as an expression,
+/// one recursion per prefix operator, so a long `#[doc = - - - ... 1]` overflowed the stack.
+fn parse_outer_attrs(input: ParseStream) -> Result<Vec<Attribute>> {
+    let mut attrs = Vec::new();
+    while input.peek(Token![#]) && input.peek2(token::Bracket) {
+        let pound_token = input.parse()?;
+        let content;
+        let bracket_token = bracketed!(content in input);
+        let path = parse_attr_path(&content)?;
+        let meta = if content.peek(Token![=]) {
+            let eq_token = content.parse()?;
+            let value: TokenStream = content.parse()?;
+            Meta::NameValue(MetaNameValue { path, eq_token, value: Expr::Verbatim(value) })
+        } else if content.is_empty() {
+            Meta::Path(path)
+        } else {
+            let group: proc_macro2::Group = content.parse()?;
+            let span = group.delim_span();
+            let delimiter = match group.delimiter() {
+                proc_macro2::Delimiter::Parenthesis => MacroDelimiter::Paren(token::Paren(span)),
+                proc_macro2::Delimiter::Brace => MacroDelimiter::Brace(token::Brace(span)),
+                proc_macro2::Delimiter::Bracket => MacroDelimiter::Bracket(token::Bracket(span)),
+                proc_macro2::Delimiter::None => {
+                    return Err(syn::Error::new(
+                        group.span(),
+                        "expected `(`, `[`, `{` or `=` in the attribute",
+                    ))
+                }
+            };
+            if !content.is_empty() {
+                return Err(content.error("expected `]` to end the attribute"));
+            }
+            Meta::List(MetaList { path, delimiter, tokens: group.stream() })
+        };
+        attrs.push(Attribute { pound_token, style: AttrStyle::Outer, bracket_token, meta });
+    }
+    Ok(attrs)
+}
+
+/// An attribute's path: `doc`, `allow`, `a::b`; keywords are allowed, as in rustc.
+fn parse_attr_path(input: ParseStream) -> Result<Path> {
+    let leading_colon = input.parse()?;
+    let mut segments = Punctuated::<PathSegment, Token![::]>::new();
+    segments.push_value(input.call(Ident::parse_any)?.into());
+    while input.peek(Token![::]) {
+        segments.push_punct(input.parse()?);
+        segments.push_value(input.call(Ident::parse_any)?.into());
+    }
+    Ok(Path { leading_colon, segments })
 }
 
 /// Fails on brackets nested more than [`MAX_DEPTH`] deep, before syn's recursive parsers
