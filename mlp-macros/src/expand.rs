@@ -418,3 +418,25 @@ pub fn stub(name: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The generated code of the networks in `src`, as text.
+    fn expand_str(src: &str) -> String {
+        let models = mlp_dsl::check_tokens(src.parse().expect("lexes")).expect("checks");
+        models.iter().map(|m| super::expand(m).to_string()).collect()
+    }
+
+    #[test]
+    fn raw_identifiers_keep_their_r_hash_in_code_only() {
+        // The field is `r#b`; its weight-file key and summary row say `b`, and the network's
+        // name is `Raw`, as PyTorch and the user would write them.
+        let code = expand_str("r#Raw< input(4); r#b: residual< r#dense(4) >; r#type: dense(2) >");
+        assert!(code.contains("pub r#b :"), "{code}");
+        assert!(code.contains("v . enter (\"b\")"), "{code}");
+        assert!(code.contains("v . enter (\"type\")"), "{code}");
+        assert!(code.contains("name : \"b\""), "{code}");
+        assert!(code.contains("const NAME : & 'static str = \"Raw\""), "{code}");
+        assert!(code.contains("struct __RawB"), "{code}");
+    }
+}
