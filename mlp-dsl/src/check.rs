@@ -835,8 +835,9 @@ impl<'a> Args<'a> {
         } else {
             ("[0, 1)", "it is the fraction of units to drop, such as `dropout(0.2)`")
         };
-        match self.number(v, what) {
-            Some(x) if x >= 0.0 && (x < 1.0 || (closed && x == 1.0)) => x as f32,
+        // Compared as the f32 it becomes: 0.99999999999 is 1.0, and dropout(1) divides by 0.
+        match self.number(v, what).map(|x| x as f32) {
+            Some(x) if x >= 0.0 && (x < 1.0 || (closed && x == 1.0)) => x,
             Some(_) => {
                 self.errors.at_value(v, format!("{what} must be in {range}, found {}; {hint}", shown(v)));
                 0.0
@@ -1258,6 +1259,11 @@ mod tests {
                 "`epsilon` must fit in an f32 (at most 3.4028235e38), found 1e999",
                 "`elu`'s argument must fit in an f32 (at most 3.4028235e38), found -1e39",
             ]
+        );
+        let errs = check_str("N< input(2); dropout(0.99999999999) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["the dropout rate must be in [0, 1), found 0.99999999999; it is the fraction of units to drop, such as `dropout(0.2)`"]
         );
         let errs = check_str("N< input(2); layer_norm(epsilon = 1e-50) >").unwrap_err();
         assert_eq!(errs, ["`epsilon` must be positive, found 1e-50; Keras' default is 1e-3"]);
