@@ -1,5 +1,5 @@
 //! Tokens to the raw syntax of ast.rs. Only the shape of the input is checked here;
-//! what the words mean is check.rs's business, so one build reports every mistake.
+//! what the words mean is the checker's business (check/), so one build reports every mistake.
 
 use crate::ast::{Head, RawArg, RawArgs, RawInput, RawLayer, RawNetwork, RawValue};
 use crate::MAX_DEPTH;
@@ -183,7 +183,7 @@ fn parse_layer(input: ParseStream, depth: usize) -> Result<RawLayer> {
     };
     let block = if input.peek(Token![<]) {
         let open = input.parse::<Token![<]>()?.span;
-        // Each block is a level of recursion here, in check.rs and expand.rs, and in rustc.
+        // Each block is a level of recursion here, in the checker and expand.rs, and in rustc.
         if depth >= MAX_DEPTH {
             let msg = format!(
                 "blocks nest at most {MAX_DEPTH} deep; move the inner layers into a `network!` of their own and use it by name"
