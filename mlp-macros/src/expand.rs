@@ -1,9 +1,10 @@
 //! A checked [`Model`] to Rust: the struct, its constructor, and its `Layer`, `Build` and
 //! `Network` impls. Everything here may assume the model is valid.
 
-use crate::ast::{Act, Checked, Kind, Model, Width};
+use mlp_dsl::ast::{Act, Checked, Kind, Model, Width};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 
 /// Where generated code finds the runtime, from any user crate.
 fn rt() -> TokenStream {
@@ -213,8 +214,11 @@ fn expand_model(
     }
     let input = width(&model.input);
     let output = width(declared.unwrap_or(&model.output()));
-    let last = fields.last().expect("checked networks have a layer");
-    let first = fields[0];
+    let (Some(&first), Some(&last)) = (fields.first(), fields.last()) else {
+        // The checker guarantees a layer; an error, not a panic, if that ever breaks.
+        out.extend(syn::Error::new(name.span(), "a network needs a layer").to_compile_error());
+        return;
+    };
 
     // A sub-network's input batch is cast to its own input type: the width check above
     // guarantees the two are the same type, and rustc then reports one clear error, not a cascade.
@@ -282,7 +286,8 @@ fn expand_model(
         .filter(|l| l.kind.has_tensors())
         .map(|l| {
             let f = &l.field;
-            let key = f.to_string();
+            // The field `r#b` is the weight-file key `b`.
+            let key = f.unraw().to_string();
             quote! {
                 v.enter(#key);
                 #rt::Layer::visit(&mut self.#f, v);
@@ -297,13 +302,13 @@ fn expand_model(
         rows.push(quote!(#rt::Row { name: #name, kind: #kind, out: #input, params: 0 }));
     }
     for (l, total) in model.layers.iter().zip(&totals) {
-        let key = l.field.to_string();
+        let key = l.field.unraw().to_string();
         let kind = &l.summary;
         let w = width(&l.output);
         rows.push(quote!(#rt::Row { name: #key, kind: #kind, out: #w, params: #total }));
     }
 
-    let name_str = name.to_string();
+    let name_str = name.unraw().to_string();
     let has_docs = model.attrs.iter().any(|a| a.path().is_ident("doc"));
     let attrs = &model.attrs;
     let doc = if top && !has_docs {
@@ -411,5 +416,27 @@ pub fn stub(name: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
             #[allow(dead_code, unused_variables)]
             pub fn seeded(seed: u64) -> Self { #name }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The generated code of the networks in `src`, as text.
+    fn expand_str(src: &str) -> String {
+        let models = mlp_dsl::check_tokens(src.parse().expect("lexes")).expect("checks");
+        models.iter().map(|m| super::expand(m).to_string()).collect()
+    }
+
+    #[test]
+    fn raw_identifiers_keep_their_r_hash_in_code_only() {
+        // The field is `r#b`; its weight-file key and summary row say `b`, and the network's
+        // name is `Raw`, as PyTorch and the user would write them.
+        let code = expand_str("r#Raw< input(4); r#b: residual< r#dense(4) >; r#type: dense(2) >");
+        assert!(code.contains("pub r#b :"), "{code}");
+        assert!(code.contains("v . enter (\"b\")"), "{code}");
+        assert!(code.contains("v . enter (\"type\")"), "{code}");
+        assert!(code.contains("name : \"b\""), "{code}");
+        assert!(code.contains("const NAME : & 'static str = \"Raw\""), "{code}");
+        assert!(code.contains("struct __RawB"), "{code}");
     }
 }

@@ -1,11 +1,8 @@
-//! The `network!` macro of the `mlp` crate. Three stages, each a file: parse.rs (tokens to
-//! the raw syntax of ast.rs), check.rs (meanings, widths and names; every mistake
-//! collected), expand.rs (the generated code). Users depend on `mlp`, which re-exports this.
+//! The `network!` macro of the `mlp` crate. Parsing and checking live in the `mlp-dsl`
+//! crate (tokens to a checked model, every mistake collected); expand.rs turns the model into
+//! the generated code. Users depend on `mlp`, which re-exports this.
 
-mod ast;
-mod check;
 mod expand;
-mod parse;
 
 use proc_macro::TokenStream;
 
@@ -16,10 +13,13 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as ast::RawInput);
+    let input = match mlp_dsl::parse(input.into()) {
+        Ok(input) => input,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let mut out = proc_macro2::TokenStream::new();
     for raw in &input.networks {
-        match check::check_network(raw) {
+        match mlp_dsl::check_network(raw) {
             Ok(model) => out.extend(expand::expand(&model)),
             Err(e) => {
                 out.extend(e.to_compile_error());

@@ -1,5 +1,5 @@
-//! The small models the three stages pass along: the raw syntax (`Raw*`, from parse.rs)
-//! and the checked network (`Model`, from check.rs) that expand.rs turns into code.
+//! The small models the stages pass along: the raw syntax (`Raw*`, from the parser) and the
+//! checked network ([`Model`], from [`check`](crate::check)) that `mlp-macros` turns into code.
 
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Path, Visibility};
@@ -8,14 +8,19 @@ use syn::{Attribute, Ident, Path, Visibility};
 
 /// Everything inside `network! { ... }`: one or more networks.
 pub struct RawInput {
+    /// In the order written.
     pub networks: Vec<RawNetwork>,
 }
 
 /// `/// docs  pub Name< layers >`
 pub struct RawNetwork {
+    /// Doc comments and other outer attributes, passed on to the struct.
     pub attrs: Vec<Attribute>,
+    /// The struct's visibility.
     pub vis: Visibility,
+    /// The struct's name, as written (possibly `r#Name`).
     pub name: Ident,
+    /// The layers between `<` and `>`.
     pub layers: Vec<RawLayer>,
     /// The closing `>`, where a "no layers" error points.
     pub close: Span,
@@ -23,44 +28,75 @@ pub struct RawNetwork {
 
 /// `[name:] head [(args)] [<layers>]`
 pub struct RawLayer {
+    /// `name:`, as written (possibly `r#name`).
     pub name: Option<Ident>,
+    /// What the layer is.
     pub head: Head,
+    /// `(...)`, if written.
     pub args: Option<RawArgs>,
+    /// `<...>`, if written (only `residual` takes one).
     pub block: Option<Vec<RawLayer>>,
-    /// First and last token of the layer, so errors cover exactly its text.
+    /// First token of the layer; with `last`, errors cover exactly its text.
     pub first: Span,
+    /// Last token of the layer.
     pub last: Span,
 }
 
 /// A lowercase keyword (`dense`) or the type path of a sub-network (`Trunk`, `a::Trunk`).
 pub enum Head {
+    /// A lowercase word, without any `r#`.
     Keyword(Ident),
+    /// Anything else: a sub-network's type.
     Network(Path),
 }
 
 /// A parenthesized argument list.
 pub struct RawArgs {
+    /// In the order written.
     pub args: Vec<RawArg>,
+    /// The parentheses and everything between them.
     pub span: Span,
 }
 
 /// `value` or `name = value`.
 pub enum RawArg {
+    /// `value`
     Positional(RawValue),
+    /// `name = value`; the name without any `r#`.
     Named(Ident, RawValue),
 }
 
 /// An argument's value, before we know what it should be.
 pub enum RawValue {
     /// A number literal, possibly negated; `int` is set when it was written as an integer.
-    Number { value: f64, int: Option<u64>, text: String, span: Span },
+    Number {
+        /// The value, possibly infinite (`1e999`).
+        value: f64,
+        /// The value when it is a non-negative integer literal.
+        int: Option<u64>,
+        /// As written, for messages.
+        text: String,
+        /// The sign and the literal.
+        span: Span,
+    },
     /// A bare word, possibly with arguments: `relu`, `leaky_relu(0.2)`, `true`, `he_normal`.
-    Word { ident: Ident, args: Option<RawArgs> },
+    Word {
+        /// The word, without any `r#`.
+        ident: Ident,
+        /// `(...)` after it.
+        args: Option<RawArgs>,
+    },
     /// Anything else (a string, an expression); only ever reported as an error.
-    Other { text: String, span: Span },
+    Other {
+        /// As written, for messages.
+        text: String,
+        /// The whole value.
+        span: Span,
+    },
 }
 
 impl RawValue {
+    /// Where an error about the value points.
     pub fn span(&self) -> Span {
         match self {
             RawValue::Number { span, .. } | RawValue::Other { span, .. } => *span,
@@ -83,6 +119,7 @@ impl RawValue {
 /// A width: a number the macro knows, or one it can only name (a sub-network's).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Width {
+    /// A number the macro knows.
     Known(usize),
     /// `<Path as Layer>::IN`
     InOf(Path),
@@ -92,10 +129,13 @@ pub enum Width {
 
 /// An activation with its arguments resolved (mirrors the runtime's `Activation`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)] // The variants are the activations' names.
 pub enum Act {
     Linear,
     Relu,
+    /// With its slope for negative inputs.
     LeakyRelu(f32),
+    /// With its alpha.
     Elu(f32),
     Selu,
     Gelu,
@@ -108,16 +148,22 @@ pub enum Act {
 /// A checked network: also the body of a residual block.
 #[derive(Debug)]
 pub struct Model {
+    /// Passed on to the struct.
     pub attrs: Vec<Attribute>,
+    /// The struct's visibility.
     pub vis: Visibility,
+    /// The struct's name (`__Name...` for a residual block's body).
     pub name: Ident,
+    /// The input width.
     pub input: Width,
     /// The `input(..)` / `flatten(..)` row of the summary, if the network has one.
     pub input_kind: Option<String>,
+    /// At least one, after the input.
     pub layers: Vec<Checked>,
 }
 
 impl Model {
+    /// The last layer's output width.
     pub fn output(&self) -> Width {
         self.layers.last().map_or_else(|| self.input.clone(), |l| l.output.clone())
     }
@@ -128,22 +174,35 @@ impl Model {
 pub struct Checked {
     /// Field name and weight-file key segment.
     pub field: Ident,
+    /// Its input width.
     pub input: Width,
+    /// Its output width.
     pub output: Width,
+    /// What it is, with its options resolved.
     pub kind: Kind,
     /// How the summary shows it: `dense(300, relu)`.
     pub summary: String,
+    /// Its first token, where rustc's width errors point.
     pub first: Span,
 }
 
+/// A checked layer's kind. Every number is finite.
 #[derive(Debug)]
+#[allow(missing_docs)] // The fields are the DSL's own options, documented in the README.
 pub enum Kind {
+    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`; `init` is a keyword.
     Dense { units: usize, act: Act, init: &'static str, l1: f32, l2: f32, bias: bool },
+    /// A standalone activation.
     Activation(Act),
+    /// `batch_norm(momentum = .., epsilon = ..)`
     BatchNorm { momentum: f32, epsilon: f32 },
+    /// `layer_norm(epsilon = ..)`
     LayerNorm { epsilon: f32 },
+    /// `dropout(rate)`
     Dropout { rate: f32 },
+    /// `residual(project, act)<body>`
     Residual { project: bool, act: Act, body: Box<Model> },
+    /// A sub-network, by its type.
     Network(Path),
 }
 

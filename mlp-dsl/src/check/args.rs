@@ -1,0 +1,218 @@
+//! The arguments of one layer, consumed as the layer's rules ask for them: widths, numbers,
+//! fractions, words; each wrong one reported at its value.
+
+use super::*;
+
+/// A number as the user wrote it.
+pub(super) fn shown(v: &RawValue) -> String {
+    match v {
+        RawValue::Number { text, .. } => text.clone(),
+        v => v.describe(),
+    }
+}
+
+/// The arguments of one layer, consumed as the layer's rules ask for them.
+pub(super) struct Args<'a> {
+    pub(super) layer: String,
+    pub(super) positional: Vec<&'a RawValue>,
+    pub(super) named: Vec<(&'a Ident, &'a RawValue)>,
+    pub(super) errors: &'a mut Errors,
+}
+
+impl<'a> Args<'a> {
+    pub(super) fn new(word: &Ident, layer: &'a RawLayer, errors: &'a mut Errors) -> Self {
+        let mut positional = Vec::new();
+        let mut named: Vec<(&Ident, &RawValue)> = Vec::new();
+        for arg in layer.args.iter().flat_map(|a| &a.args) {
+            match arg {
+                RawArg::Positional(v) if named.is_empty() => positional.push(v),
+                RawArg::Positional(v) => errors.at_value(v, "positional arguments go before options"),
+                RawArg::Named(name, v) => {
+                    if named.iter().any(|(n, _)| *n == name) {
+                        errors.at_span(name.span(), format!("option `{name}` is given twice"));
+                    }
+                    named.push((name, v));
+                }
+            }
+        }
+        Args { layer: word.to_string(), positional, named, errors }
+    }
+
+    pub(super) fn named(&self, key: &str) -> Option<&'a RawValue> {
+        self.named.iter().find(|(n, _)| *n == key).map(|(_, v)| *v)
+    }
+
+    /// Reports options this layer does not have.
+    pub(super) fn finish(&mut self, allowed: &[&str]) {
+        for (name, _) in &self.named {
+            let key = name.to_string();
+            if !allowed.contains(&key.as_str()) {
+                let msg = if allowed.is_empty() {
+                    format!("`{}` has no options, found `{key}`", self.layer)
+                } else {
+                    let mut hint = did_you_mean(&key, allowed.iter());
+                    if hint.is_empty() {
+                        hint = format!("; its options are {}", list(allowed));
+                    }
+                    format!("`{}` has no option `{key}`{hint}", self.layer)
+                };
+                self.errors.at_span(name.span(), msg);
+            }
+        }
+    }
+
+    pub(super) fn no_positional(&mut self) {
+        if let Some(v) = self.positional.first() {
+            let example = match self.layer.as_str() {
+                "batch_norm" => "batch_norm(momentum = 0.99, epsilon = 1e-3)",
+                _ => "layer_norm(epsilon = 1e-3)",
+            };
+            let msg = format!("`{}` takes only named options: `{example}`", self.layer);
+            self.errors.at_value(v, msg);
+        }
+    }
+
+    /// A positive integer width.
+    pub(super) fn width(&mut self, v: &RawValue, what: &str) -> usize {
+        match v {
+            RawValue::Number { int: Some(0), span, .. } => {
+                self.errors.at_span(*span, format!("`{}` needs {what} of at least 1, found 0", self.layer));
+                1
+            }
+            RawValue::Number { int: Some(n), span, .. } => usize::try_from(*n).unwrap_or_else(|_| {
+                self.errors.at_span(*span, "width too large");
+                1
+            }),
+            v => {
+                let msg = format!("`{}` takes {what} as a whole number, found {}", self.layer, v.describe());
+                self.errors.at_value(v, msg);
+                1
+            }
+        }
+    }
+
+    /// A number; `what` is how the message names it (`` `l2` ``, "the dropout rate").
+    pub(super) fn number(&mut self, v: &RawValue, what: &str) -> Option<f64> {
+        match v {
+            // Every number ends up an f32 in the generated code.
+            RawValue::Number { value, text, .. } if !(*value as f32).is_finite() => {
+                self.errors.at_value(v, too_large_for_f32(what, text));
+                None
+            }
+            RawValue::Number { value, .. } => Some(*value),
+            v => {
+                let msg = format!("{what} takes a number, found {}", v.describe());
+                self.errors.at_value(v, msg);
+                None
+            }
+        }
+    }
+
+    pub(super) fn non_negative(&mut self, v: &RawValue, what: &str) -> f32 {
+        match self.number(v, what) {
+            Some(x) if x >= 0.0 => x as f32,
+            Some(_) => {
+                self.errors.at_value(v, format!("{what} must be 0 or more, found {}", shown(v)));
+                0.0
+            }
+            None => 0.0,
+        }
+    }
+
+    pub(super) fn positive(&mut self, v: &RawValue, what: &str) -> f32 {
+        match self.number(v, what) {
+            // Compared as the f32 it becomes: 1e-50 would be 0.
+            Some(x) if x as f32 > 0.0 => x as f32,
+            Some(_) => {
+                let msg = format!("{what} must be positive, found {}; Keras' default is 1e-3", shown(v));
+                self.errors.at_value(v, msg);
+                EPSILON
+            }
+            None => EPSILON,
+        }
+    }
+
+    /// In `[0, 1)`, or `[0, 1]` when `closed` (momentum; dropout is open).
+    pub(super) fn fraction(&mut self, v: &RawValue, what: &str, closed: bool) -> f32 {
+        let (range, hint) = if closed {
+            ("[0, 1]", "Keras' default is 0.99")
+        } else {
+            ("[0, 1)", "it is the fraction of units to drop, such as `dropout(0.2)`")
+        };
+        // Compared as the f32 it becomes: 0.99999999999 is 1.0, and dropout(1) divides by 0.
+        match self.number(v, what).map(|x| x as f32) {
+            Some(x) if x >= 0.0 && (x < 1.0 || (closed && x == 1.0)) => x,
+            Some(_) => {
+                self.errors.at_value(v, format!("{what} must be in {range}, found {}; {hint}", shown(v)));
+                0.0
+            }
+            None => 0.0,
+        }
+    }
+
+    pub(super) fn boolean(&mut self, v: &RawValue, what: &str) -> bool {
+        match v {
+            RawValue::Word { ident, args: None } if ident == "true" => true,
+            RawValue::Word { ident, args: None } if ident == "false" => false,
+            v => {
+                let msg = format!("`{what}` takes `true` or `false`, found {}", v.describe());
+                self.errors.at_value(v, msg);
+                true
+            }
+        }
+    }
+
+    pub(super) fn word_in(
+        &mut self,
+        v: &RawValue,
+        what: &str,
+        words: &'static [&'static str],
+        kind: &str,
+    ) -> &'static str {
+        match v {
+            RawValue::Word { ident, args: None } => {
+                let text = ident.to_string();
+                if let Some(w) = words.iter().find(|w| **w == text) {
+                    return w;
+                }
+                let mut hint = did_you_mean(&text, words.iter());
+                if hint.is_empty() {
+                    hint = format!("; expected one of {}", list(words));
+                }
+                self.errors.at_span(ident.span(), format!("unknown {kind} `{text}`{hint}"));
+                words[0]
+            }
+            v => {
+                let msg = format!("`{what}` takes an {kind} such as `{}`, found {}", words[3], v.describe());
+                self.errors.at_value(v, msg);
+                words[0]
+            }
+        }
+    }
+
+    pub(super) fn activation(&mut self, v: &RawValue) -> Act {
+        match v {
+            RawValue::Word { ident, args } => match parse_activation(ident, args.as_ref(), self.errors) {
+                Some(act) => act,
+                None => {
+                    let text = ident.to_string();
+                    let mut hint = did_you_mean(&text, ACTIVATIONS.iter());
+                    if hint.is_empty() {
+                        hint = format!("; expected one of {}", list(ACTIVATIONS));
+                    }
+                    self.errors.at_span(ident.span(), format!("unknown activation `{text}`{hint}"));
+                    Act::Linear
+                }
+            },
+            v => {
+                let msg = format!(
+                    "`{}` expects an activation such as `relu` here, found {}",
+                    self.layer,
+                    v.describe()
+                );
+                self.errors.at_value(v, msg);
+                Act::Linear
+            }
+        }
+    }
+}

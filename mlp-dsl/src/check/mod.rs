@@ -1,0 +1,591 @@
+//! The raw syntax to a checked [`Model`]: what each word means, every width, every name.
+//! Pure functions over the AST, so they are unit-tested without compiling anything.
+//! Every mistake found is collected, each at the span of the layer or argument at fault.
+//!
+//! This file walks a network and names its layers; layers.rs holds each keyword's rules,
+//! args.rs the reading of arguments, diagnostic.rs the collecting and wording of errors.
+
+mod args;
+mod diagnostic;
+mod layers;
+
+use crate::ast::{Act, Checked, Head, Kind, Model, RawArg, RawArgs, RawLayer, RawNetwork, RawValue, Width};
+use args::*;
+use diagnostic::*;
+use layers::*;
+use proc_macro2::Span;
+use std::collections::HashMap;
+use syn::ext::IdentExt;
+use syn::{Error, Ident, Path};
+
+/// The layer keywords, for "did you mean".
+const LAYERS: &[&str] = &["input", "flatten", "dense", "batch_norm", "layer_norm", "dropout", "residual"];
+/// The activation keywords.
+const ACTIVATIONS: &[&str] =
+    &["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid", "softmax"];
+/// The initializer keywords.
+const INITS: &[&str] = &[
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "zeros",
+    "ones",
+];
+
+/// Keras' defaults.
+const LEAKY_RELU_ALPHA: f32 = 0.3;
+const ELU_ALPHA: f32 = 1.0;
+const BN_MOMENTUM: f32 = 0.99;
+const EPSILON: f32 = 1e-3;
+
+/// Checks one network; on any mistake returns all of them combined.
+pub fn check_network(raw: &RawNetwork) -> Result<Model, Error> {
+    let mut errors = Errors::default();
+    let model = check_top(raw, &mut errors);
+    errors.into_result().map(|()| model)
+}
+
+fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
+    let mut layers: &[RawLayer] = &raw.layers;
+    let mut input_kind = None;
+    let input = match (layers.first(), layers.get(1..)) {
+        (Some(first @ RawLayer { head: Head::Keyword(word), .. }), Some(rest))
+            if word == "input" || word == "flatten" =>
+        {
+            layers = rest;
+            let (width, kind) = check_input(word, first, errors);
+            input_kind = Some(kind);
+            width
+        }
+        (Some(RawLayer { head: Head::Network(path), .. }), _) => Width::InOf(path.clone()),
+        (Some(first), _) => {
+            errors.at(
+                first.first,
+                first.last,
+                format!(
+                    "network `{}` has no input width; start it with `input(n)` or `flatten(d1, d2, ...)`",
+                    raw.name
+                ),
+            );
+            Width::Known(1)
+        }
+        (None, _) => {
+            errors.at_span(
+                raw.close,
+                format!(
+                    "network `{}` has no layers; write them inside `<...>`, starting with `input(n)`",
+                    raw.name
+                ),
+            );
+            Width::Known(1)
+        }
+    };
+    if layers.is_empty() && !raw.layers.is_empty() {
+        errors.at_span(
+            raw.close,
+            format!(
+                "network `{}` has an input but no layers after it; add one before `>`, such as `dense(10)`",
+                raw.name
+            ),
+        );
+    }
+    // Without `r#`: the scope becomes part of other identifiers.
+    let layers = check_chain(&raw.name.unraw().to_string(), layers, input.clone(), errors);
+    let total = layers.iter().try_fold(0usize, |sum, l| match layer_params(l) {
+        Ok(Some(n)) => sum.checked_add(n),
+        // Unknown (a sub-network's), or already reported at the layer.
+        Ok(None) | Err(()) => Some(sum),
+    });
+    if total.is_none() {
+        errors.at_span(
+            raw.name.span(),
+            format!(
+                "network `{}` has more parameters than a usize can count ({}); make its layers narrower",
+                raw.name,
+                usize::MAX
+            ),
+        );
+    }
+    Model {
+        attrs: raw.attrs.clone(),
+        vis: raw.vis.clone(),
+        name: raw.name.clone(),
+        input,
+        input_kind,
+        layers,
+    }
+}
+
+/// A layer's parameter count (what the generated `Network::PARAMS` adds up): `Ok(None)` when
+/// it depends on a sub-network's widths or on a layer inside it that is already reported,
+/// `Err` when this layer's own arithmetic overflows.
+fn layer_params(l: &Checked) -> Result<Option<usize>, ()> {
+    let (Width::Known(i), Width::Known(o)) = (&l.input, &l.output) else {
+        return Ok(None);
+    };
+    let n = match &l.kind {
+        Kind::Dense { bias, .. } => i.checked_mul(*o).and_then(|w| w.checked_add(if *bias { *o } else { 0 })),
+        Kind::BatchNorm { .. } => i.checked_mul(4),
+        Kind::LayerNorm { .. } => i.checked_mul(2),
+        Kind::Activation(_) | Kind::Dropout { .. } => Some(0),
+        Kind::Network(_) => return Ok(None),
+        Kind::Residual { project, body, .. } => {
+            let mut sum = if *project { i.checked_mul(*o) } else { Some(0) };
+            for inner in &body.layers {
+                match layer_params(inner) {
+                    Ok(Some(n)) => sum = sum.and_then(|s| s.checked_add(n)),
+                    Ok(None) | Err(()) => return Ok(None),
+                }
+            }
+            sum
+        }
+    };
+    n.map(Some).ok_or(())
+}
+
+fn is_keyword(layer: &RawLayer, word: &str) -> bool {
+    matches!(&layer.head, Head::Keyword(k) if k == word)
+}
+
+/// `input(n)` / `flatten(d1, d2, ...)`: the product of the dimensions.
+fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
+    let mut args = Args::new(word, layer, errors);
+    let positional = args.positional.clone();
+    let dims: Vec<usize> = positional.iter().map(|v| args.width(v, "a dimension")).collect();
+    args.finish(&[]);
+    if dims.is_empty() {
+        errors.at(
+            layer.first,
+            layer.last,
+            format!(
+                "`{word}` needs the input's dimensions: `{}`",
+                if word == "input" { "input(784)" } else { "flatten(28, 28)" }
+            ),
+        );
+    }
+    let width = dims.iter().try_fold(1usize, |w, d| w.checked_mul(*d)).unwrap_or_else(|| {
+        let msg = format!(
+            "`{word}`'s dimensions multiply to more than the largest width, {}; the input is too large",
+            usize::MAX
+        );
+        errors.at(layer.first, layer.last, msg);
+        1
+    });
+    let list = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+    (Width::Known(width), format!("{word}({list})"))
+}
+
+/// Per-scope name bookkeeping: counters per kind, and the names taken so far.
+#[derive(Default)]
+struct Names {
+    counters: HashMap<String, usize>,
+    taken: HashMap<String, Span>,
+}
+
+impl Names {
+    fn next(&mut self, kind: &str) -> String {
+        let k = self.counters.entry(kind.to_string()).or_insert(0);
+        *k += 1;
+        format!("{kind}_{}", *k - 1)
+    }
+}
+
+/// Checks a list of layers that starts at width `input`.
+fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Errors) -> Vec<Checked> {
+    let mut names = Names::default();
+    let mut width = input;
+    let mut out = Vec::new();
+    for layer in layers {
+        let Some((kind, summary, counter)) = check_layer(scope, layer, &width, &mut names, errors) else {
+            continue;
+        };
+        let generated = names.next(&counter);
+        let field = match &layer.name {
+            Some(name) => name.clone(),
+            None => match new_ident(&generated, layer.first) {
+                Some(ident) => ident,
+                None => {
+                    // The name comes from a sub-network's type; some unicode ones lowercase
+                    // into text that is no identifier.
+                    let msg = format!(
+                        "no field name can be made from `{generated}`; name the layer: `name: {counter}`"
+                    );
+                    errors.at(layer.first, layer.last, msg);
+                    continue;
+                }
+            },
+        };
+        // `r#b` and `b` are the same field, and the weight-file key is `b`.
+        let key = field.unraw().to_string();
+        if names.taken.insert(key.clone(), field.span()).is_some() {
+            let msg = format!("duplicate layer name `{key}`; give this layer another name");
+            match &layer.name {
+                Some(name) => errors.at_span(name.span(), msg),
+                // A user's name took the one this layer would have had.
+                None => errors.at(layer.first, layer.last, msg),
+            }
+        }
+        let output = output_width(&kind, &width);
+        let checked = Checked {
+            field,
+            input: width.clone(),
+            output: output.clone(),
+            kind,
+            summary,
+            first: layer.first,
+        };
+        if layer_params(&checked).is_err() {
+            let msg = format!(
+                "`{}` has more parameters than a usize can count ({}); make it narrower",
+                checked.summary,
+                usize::MAX
+            );
+            errors.at(layer.first, layer.last, msg);
+        }
+        out.push(checked);
+        width = output;
+    }
+    out
+}
+
+/// `text` as an identifier at `span`, if it is one (not a keyword, no stray characters).
+fn new_ident(text: &str, span: Span) -> Option<Ident> {
+    let mut ident = syn::parse_str::<Ident>(text).ok()?;
+    ident.set_span(span);
+    Some(ident)
+}
+
+fn output_width(kind: &Kind, input: &Width) -> Width {
+    match kind {
+        Kind::Dense { units, .. } => Width::Known(*units),
+        Kind::Residual { body, project: true, .. } => body.output(),
+        Kind::Network(path) => Width::OutOf(path.clone()),
+        _ => input.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::RawInput;
+    use proc_macro2::TokenStream;
+
+    fn check_str(src: &str) -> Result<Model, Vec<String>> {
+        let input: RawInput = syn::parse_str(src).expect("parses");
+        check_network(&input.networks[0]).map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    fn widths(m: &Model) -> Vec<(String, Width)> {
+        m.layers.iter().map(|l| (l.field.to_string(), l.output.clone())).collect()
+    }
+
+    #[test]
+    fn plain_chain_widths_and_names() {
+        let m =
+            check_str("pub Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) >")
+                .unwrap();
+        assert_eq!(m.input, Width::Known(784));
+        assert_eq!(
+            widths(&m),
+            vec![
+                ("dense_0".into(), Width::Known(300)),
+                ("dense_1".into(), Width::Known(100)),
+                ("dense_2".into(), Width::Known(10))
+            ]
+        );
+        assert_eq!(m.layers[2].summary, "dense(10, softmax)");
+    }
+
+    #[test]
+    fn names_count_per_kind_and_user_names_keep_their_place() {
+        let m = check_str(
+            "N< input(4); dense(8); batch_norm; relu; hidden: dense(6); dropout(0.5); batch_norm; dense(2) >",
+        )
+        .unwrap();
+        let names: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(
+            names,
+            ["dense_0", "batch_norm_0", "activation_0", "hidden", "dropout_0", "batch_norm_1", "dense_2"]
+        );
+    }
+
+    #[test]
+    fn residual_scopes_names_and_checks_widths() {
+        let m = check_str("N< input(3); residual(relu)< dense(3, relu); batch_norm; dense(3) >; dense(2) >")
+            .unwrap();
+        let Kind::Residual { body, act, project } = &m.layers[0].kind else { panic!("not a residual") };
+        assert_eq!((*act, *project), (Act::Relu, false));
+        assert_eq!(widths(body)[2], ("dense_1".into(), Width::Known(3)));
+        assert_eq!(m.layers[0].field, "residual_0");
+        assert_eq!(m.layers[1].field, "dense_0");
+    }
+
+    #[test]
+    fn the_tutorials_residual_unit_is_a_width_error_with_a_fix() {
+        let errs = check_str(
+            "N< input(3); residual< dense(10, relu); batch_norm; dense(20, relu); batch_norm >; dense(1) >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "residual block maps width 3 to 20; the skip connection adds its input, so the widths must match",
+                "help: make this `dense(3, relu)` so the block ends at width 3, or write `residual(project)<...>` \
+                 to learn a projection of the input",
+            ]
+        );
+    }
+
+    #[test]
+    fn projected_residual_changes_width() {
+        let m = check_str("N< input(3); residual(project, relu)< dense(20) >; dense(1) >").unwrap();
+        assert_eq!(m.layers[0].output, Width::Known(20));
+        assert_eq!(m.layers[0].summary, "residual(project, relu)");
+    }
+
+    #[test]
+    fn sub_networks_make_symbolic_widths() {
+        let m = check_str("N< features: Trunk; dense(10, softmax) >").unwrap();
+        assert!(matches!(&m.input, Width::InOf(p) if p.is_ident("Trunk")));
+        assert!(matches!(&m.layers[0].output, Width::OutOf(p) if p.is_ident("Trunk")));
+        assert_eq!(m.layers[1].input, m.layers[0].output);
+        let m = check_str("N< input(5); a::FeatureTrunk; dense(1) >").unwrap();
+        assert_eq!(m.layers[0].field, "feature_trunk_0");
+    }
+
+    #[test]
+    fn every_mistake_is_reported_in_one_pass() {
+        let errs = check_str(
+            "N< input(4); desne(3); dense(0); dense(5, rleu); dense(5, init = he_normall); dense(5, l3 = 1); \
+             dense(5, l2 = relu); dense(5, bias = 0.5); dense(5, shape = 2); dropout(1.5); batch_norm(momentum = 2); \
+             x: dense(2); x: dense(2); residual<> >",
+        )
+        .unwrap_err();
+        let expect = [
+            "unknown layer `desne`; did you mean `dense`?",
+            "`dense` needs a width of at least 1, found 0",
+            "unknown activation `rleu`; did you mean `relu`?",
+            "unknown initializer `he_normall`; did you mean `he_normal`?",
+            "`dense` has no option `l3`; did you mean `l1`?",
+            "`l2` takes a number, found `relu`",
+            "`bias` takes `true` or `false`, found `0.5`",
+            "`dense` has no option `shape`; its options are `activation`, `init`, `l1`, `l2`, `bias`",
+            "the dropout rate must be in [0, 1), found 1.5; it is the fraction of units to drop, such as `dropout(0.2)`",
+            "`momentum` must be in [0, 1], found 2; Keras' default is 0.99",
+            "duplicate layer name `x`; give this layer another name",
+            "empty residual block; put at least one layer between `<` and `>`",
+        ];
+        assert_eq!(errs, expect);
+    }
+
+    #[test]
+    fn missing_input_and_misplaced_input() {
+        let errs = check_str("N< dense(3); dense(2) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has no input width; start it with `input(n)` or `flatten(d1, d2, ...)`"]
+        );
+        let errs = check_str("N< input(3); flatten(3); dense(2) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`flatten` sets the network's input width, so it can only be the network's first layer"]
+        );
+        let errs = check_str("N< input(3) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has an input but no layers after it; add one before `>`, such as `dense(10)`"]
+        );
+    }
+
+    #[test]
+    fn mistakes_get_a_concrete_fix() {
+        let errs = check_str(
+            "N< input(4); Dense(3); BatchNorm; dense(relu); conv2d(3); dense(2, softplus); dense(2, init = xavier); \
+             batch_norm(0.9); dropout(-0.1) >",
+        )
+        .unwrap_err();
+        let expect = [
+            "layer keywords are lowercase: write `dense`; a capitalized name is read as a sub-network type",
+            "layer keywords are lowercase: write `batch_norm`; a capitalized name is read as a sub-network type",
+            "`dense` needs its width before the activation: `dense(100, relu)`",
+            "unknown layer `conv2d`; expected a layer (`dense`, `batch_norm`, `layer_norm`, `dropout`, \
+             `residual`), an activation such as `relu`, or a network type",
+            "unknown activation `softplus`; expected one of `linear`, `relu`, `leaky_relu`, `elu`, `selu`, \
+             `gelu`, `swish`, `silu`, `tanh`, `sigmoid`, `softmax`",
+            "unknown initializer `xavier`; expected one of `glorot_uniform`, `glorot_normal`, `he_uniform`, \
+             `he_normal`, `lecun_uniform`, `lecun_normal`, `zeros`, `ones`",
+            "`batch_norm` takes only named options: `batch_norm(momentum = 0.99, epsilon = 1e-3)`",
+            "the dropout rate must be in [0, 1), found -0.1; it is the fraction of units to drop, such as \
+             `dropout(0.2)`",
+        ];
+        assert_eq!(errs, expect);
+        let errs = check_str("N< input(4); residual< dense(4); batch_norm; dense(2, relu, bias = false) > >")
+            .unwrap_err();
+        assert_eq!(
+            errs[1],
+            "help: make this `dense(4, relu, ..)` so the block ends at width 4, or write `residual(project)<...>` \
+             to learn a projection of the input",
+        );
+        let errs = check_str("N< input(4); residual< residual(project)< dense(2) > > >").unwrap_err();
+        assert_eq!(
+            errs[1],
+            "help: end the block at width 4, or write `residual(project)<...>` to learn a projection of the input"
+        );
+    }
+
+    #[test]
+    fn residual_arguments_are_checked() {
+        let errs = check_str(
+            "N< input(4); residual(projection)< dense(4) >; residual(relu, tanh)< dense(4) >; \
+             residual(project, project)< dense(2) >; dense(1)< relu >; Trunk< dense(1) > >",
+        )
+        .unwrap_err();
+        let expect = [
+            "unknown argument `projection`; did you mean `project`?",
+            "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
+            "`project` is given twice",
+            "only `residual` takes a block `<...>`, not `dense`",
+            "only `residual` takes a block `<...>`, not the sub-network `Trunk`",
+        ];
+        assert_eq!(errs, expect);
+    }
+
+    #[test]
+    fn activations_take_their_arguments() {
+        let m = check_str(
+            "N< input(2); leaky_relu; leaky_relu(0.2); elu(alpha = 2); dense(2, leaky_relu(0.1)) >",
+        )
+        .unwrap();
+        let acts: Vec<String> = m.layers.iter().map(|l| l.summary.clone()).collect();
+        assert_eq!(acts, ["leaky_relu", "leaky_relu(0.2)", "elu(2)", "dense(2, leaky_relu(0.1))"]);
+        let errs = check_str("N< input(2); relu(3); dense(2) >").unwrap_err();
+        assert_eq!(errs, ["`relu` takes no arguments"]);
+    }
+
+    #[test]
+    fn integers_are_accepted_where_floats_are_expected() {
+        let m =
+            check_str("N< input(2); dropout(0); batch_norm(momentum = 1, epsilon = 1); dense(1) >").unwrap();
+        assert!(matches!(m.layers[0].kind, Kind::Dropout { rate } if rate == 0.0));
+    }
+
+    fn check_text(src: &str) -> Result<Vec<Model>, Vec<String>> {
+        let tokens: TokenStream = src.parse().expect("lexes");
+        crate::check_tokens(tokens)
+            .map_err(|e| e.iter().flat_map(|e| e.clone()).map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn raw_identifiers_are_the_identifiers_they_spell() {
+        // Each of these panicked in `Ident::new` ("r#b" is no identifier).
+        let m =
+            check_str("r#N< input(3); r#b: residual< r#dense(3) >; r#type: dense(2); a::r#Trunk >").unwrap();
+        let names: Vec<String> = m.layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(names, ["r#b", "r#type", "trunk_0"]);
+        let Kind::Residual { body, .. } = &m.layers[0].kind else { panic!("not a residual") };
+        assert_eq!(body.name, "__NB");
+        assert!(matches!(body.layers[0].kind, Kind::Dense { units: 3, .. }));
+        let errs = check_str("N< input(3); r#b: dense(2); b: dense(2) >").unwrap_err();
+        assert_eq!(errs, ["duplicate layer name `b`; give this layer another name"]);
+    }
+
+    #[test]
+    fn blocks_nest_at_most_max_depth() {
+        let nested = |depth: usize| {
+            format!("N< input(3); {} dense(3) {} >", "residual<".repeat(depth), ">".repeat(depth))
+        };
+        assert!(check_text(&nested(crate::MAX_DEPTH)).is_ok());
+        let errs = check_text(&nested(crate::MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(
+            errs,
+            ["blocks nest at most 32 deep; move the inner layers into a `network!` of their own and use it by name"]
+        );
+        // Far deeper than any stack would take if each level were a call.
+        assert!(check_text(&nested(100_000)).is_err());
+    }
+
+    #[test]
+    fn brackets_nest_at_most_max_depth() {
+        let errs = check_text(&format!("N< input(3); dense(3, relu{}) >", "(".repeat(40) + &")".repeat(40)))
+            .unwrap_err();
+        assert_eq!(errs, ["brackets nested more than 32 deep; a layer's arguments need only a few levels"]);
+        let deep =
+            format!("#[doc = {}1{}] N< input(3); dense(3) >", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(check_text(&deep).is_err());
+    }
+
+    #[test]
+    fn attributes_are_kept_as_tokens() {
+        // syn parses `= value` as an expression, one recursion per `-`: a stack overflow.
+        let deep = format!("#[doc = {}1] N< input(3); dense(3) >", "- ".repeat(200_000));
+        assert!(check_text(&deep).is_ok());
+        let m =
+            check_str("/// Docs.\n#[allow(dead_code)] #[r#doc = 1] #[a::b] N< input(3); dense(3) >").unwrap();
+        let attrs: Vec<String> =
+            m.attrs.iter().map(|a| quote::ToTokens::to_token_stream(a).to_string()).collect();
+        assert_eq!(attrs, ["# [doc = \" Docs.\"]", "# [allow (dead_code)]", "# [r#doc = 1]", "# [a :: b]"]);
+        assert!(m.attrs[0].path().is_ident("doc"));
+    }
+
+    #[test]
+    fn widths_and_parameter_counts_that_overflow_are_errors() {
+        let errs = check_str("N< flatten(4294967296, 4294967296); dense(2) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`flatten`'s dimensions multiply to more than the largest width, 18446744073709551615; the input is too large"]
+        );
+        let errs = check_str("N< input(4294967296); dense(4294967296) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`dense(4294967296)` has more parameters than a usize can count (18446744073709551615); make it narrower"]
+        );
+        // Reported inside the block only, not again at the block and the network.
+        let errs = check_str("N< input(4611686018427387904); residual< batch_norm > >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["`batch_norm` has more parameters than a usize can count (18446744073709551615); make it narrower"]
+        );
+        let big = "dense(2147483648, bias = false)";
+        let errs = check_str(&format!("N< input(2147483648); {big}; {big}; {big}; {big} >")).unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has more parameters than a usize can count (18446744073709551615); make its layers narrower"]
+        );
+    }
+
+    #[test]
+    fn numbers_must_fit_in_an_f32() {
+        // Each of these reached `quote!` as an infinite f32, which panics.
+        let errs = check_str(
+            "N< input(2); leaky_relu(1e39); dense(2, l2 = 1e39); batch_norm(epsilon = 1e999); elu(alpha = -1e39) >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "`leaky_relu`'s argument must fit in an f32 (at most 3.4028235e38), found 1e39",
+                "`l2` must fit in an f32 (at most 3.4028235e38), found 1e39",
+                "`epsilon` must fit in an f32 (at most 3.4028235e38), found 1e999",
+                "`elu`'s argument must fit in an f32 (at most 3.4028235e38), found -1e39",
+            ]
+        );
+        let errs = check_str("N< input(2); dropout(0.99999999999) >").unwrap_err();
+        assert_eq!(
+            errs,
+            ["the dropout rate must be in [0, 1), found 0.99999999999; it is the fraction of units to drop, such as `dropout(0.2)`"]
+        );
+        let errs = check_str("N< input(2); layer_norm(epsilon = 1e-50) >").unwrap_err();
+        assert_eq!(errs, ["`epsilon` must be positive, found 1e-50; Keras' default is 1e-3"]);
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_once() {
+        assert_eq!(edit_distance("dense", "dense"), 0);
+        assert_eq!(edit_distance("desne", "dense"), 1);
+        assert_eq!(edit_distance("relu", "rleu"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}
