@@ -3,7 +3,7 @@
 //! Each function returns whether the input was accepted; any input may be refused, none may
 //! panic, abort or allocate without bound.
 
-use mlp::data::{gunzip_if_gz, parse_idx, Dataset, TargetKind};
+use mlp::data::{gunzip_if_gz, parse_idx, read_idx_with_limit, Dataset, TargetKind};
 use mlp::io::{load_checkpoint, load_weights_from_bytes, LoadOptions};
 use mlp::optim::Adam;
 use mlp::prelude::*;
@@ -20,10 +20,23 @@ pub fn idx(data: &[u8]) -> bool {
     parse_idx(data, "fuzz.idx").is_ok()
 }
 
-/// The bytes of an IDX file, gzip-compressed or not.
+/// The bytes of an IDX file, gzip-compressed or not, read both ways: streamed from a file
+/// within a size limit (as data sets and downloads are read) and inflated in memory. What
+/// both accept must be the same.
 pub fn idx_gz(data: &[u8]) -> bool {
-    let path = Path::new("fuzz.idx.gz");
-    gunzip_if_gz(data.to_vec(), path).is_ok_and(|bytes| parse_idx(&bytes, path).is_ok())
+    let in_memory = gunzip_if_gz(data.to_vec(), Path::new("fuzz.idx.gz"))
+        .and_then(|bytes| parse_idx(&bytes, "fuzz.idx.gz"))
+        .ok();
+    let path = std::env::temp_dir().join(format!("mlp-fuzz-idx-{}.gz", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return in_memory.is_some();
+    }
+    let streamed = read_idx_with_limit(&path, 1 << 24).ok();
+    let _ = std::fs::remove_file(&path);
+    if let (Some(a), Some(b)) = (&in_memory, &streamed) {
+        assert_eq!((&a.dims, &a.data), (&b.dims, &b.data), "the streamed and in-memory readers disagree");
+    }
+    in_memory.is_some() || streamed.is_some()
 }
 
 /// A CSV file with a `label` column, read as classes and as values.
