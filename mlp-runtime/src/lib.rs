@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod batch;
 pub mod data;
+mod finite;
 pub mod gradcheck;
 pub mod init;
 pub mod io;

@@ -523,18 +523,6 @@ fn param_name<N: Layer + ?Sized>(net: &mut N, slot: usize) -> String {
     found
 }
 
-/// True when no element is NaN or infinite. `x * 0` is 0 for every finite `x` and NaN
-/// otherwise; summed in 16 lanes so the loop vectorizes (a single float sum does not).
-fn all_finite(xs: &[f32]) -> bool {
-    let mut lanes = [0.0f32; 16];
-    let chunks = xs.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        lanes.iter_mut().zip(c).for_each(|(l, x)| *l += x * 0.0);
-    }
-    lanes.iter().all(|l| *l == 0.0) && rest.iter().all(|x| x.is_finite())
-}
-
 struct Prepare {
     penalty: f64,
     sum_sq: f64,
@@ -557,7 +545,7 @@ impl Visitor for Prepare {
                 *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
             }
         }
-        if self.bad.is_none() && !all_finite(p.grad) {
+        if self.bad.is_none() && !crate::finite::all_finite(p.grad) {
             self.bad = Some(slot);
         }
         if self.global {
