@@ -37,15 +37,7 @@ const MAX_LINKS: usize = 40;
 /// to, synced to disk, then renamed over it (see the [module docs](self)). On any failure
 /// the temporary file is removed and whatever `path` held before is untouched.
 pub(crate) fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
-    let (target, existing) = resolve(path)?;
-    let name = target
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not end in a file name"))?;
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = temporary_base(name);
+    let Place { target, existing, dir, base } = place(path)?;
     remove_stale(&dir, &base);
     let (tmp, mut file) = create_temporary(&dir, &base, existing.as_ref())?;
     // `file` (and with it the lock) lives until after the rename, so no cleaner can take
@@ -65,15 +57,28 @@ pub(crate) fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Resul
     Ok(())
 }
 
-/// Checks, without writing anything, that [`write_with`] would accept `path`: it ends in a
-/// file name and resolves to a regular file or to nothing. For writers that save late (a
-/// callback at each epoch's end) to fail before the work rather than after it.
-fn check(path: &Path) -> io::Result<()> {
-    let (target, _) = resolve(path)?;
-    if target.file_name().is_none() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the path does not end in a file name"));
-    }
-    Ok(())
+/// Where a save of `path` writes: the file it resolves to (and its metadata, if it
+/// exists), that file's folder, and the base name of its temporaries.
+struct Place {
+    target: PathBuf,
+    existing: Option<Metadata>,
+    dir: PathBuf,
+    base: OsString,
+}
+
+/// Resolves `path` for a save: an error unless it ends in a file name and resolves to a
+/// regular file or to nothing.
+fn place(path: &Path) -> io::Result<Place> {
+    let (target, existing) = resolve(path)?;
+    let name = target
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not end in a file name"))?;
+    let base = temporary_base(name);
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Place { target, existing, dir, base })
 }
 
 /// Checks, before the work whose result will be saved at `path`, that the save can
@@ -89,14 +94,7 @@ fn check(path: &Path) -> io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn check_writable(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref();
-    check(path)?;
-    let (target, _) = resolve(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = temporary_base(target.file_name().unwrap_or_default());
+    let Place { dir, base, .. } = place(path.as_ref())?;
     // A temporary like a save's, so a probe left by a killed process is cleaned like one.
     let (probe, file) = create_temporary(&dir, &base, None)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create a file in {}: {e}", dir.display())))?;
@@ -369,7 +367,7 @@ mod tests {
     fn a_path_without_a_file_name_is_refused() {
         for p in ["/", ""] {
             assert!(write(Path::new(p), b"x").is_err(), "{p}");
-            assert!(check(Path::new(p)).is_err(), "{p}");
+            assert!(place(Path::new(p)).is_err(), "{p}");
         }
     }
 
@@ -451,7 +449,7 @@ mod tests {
         let _listener = std::os::unix::net::UnixListener::bind(&socket)?;
         let err = write(&socket, b"x").unwrap_err();
         assert_eq!(err.to_string(), "not a regular file but a socket; refusing to replace it");
-        assert_eq!(check(&socket).map_err(|e| e.to_string()), Err(err.to_string()));
+        assert_eq!(place(&socket).map(|_| ()).map_err(|e| e.to_string()), Err(err.to_string()));
         assert!(fs::symlink_metadata(&socket)?.file_type().is_socket());
 
         let link = dir.path().join("link");
