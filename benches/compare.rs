@@ -20,11 +20,14 @@
 
 #[path = "models.rs"]
 mod models;
+#[path = "compare/report.rs"]
+mod report;
 
 use mlp::loss::Loss;
 use mlp::optim::Optimizer;
 use mlp::prelude::*;
 use models::*;
+use report::{cpu_seconds, loadavg, median, Row};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -80,63 +83,6 @@ fn parse() -> Result<Args, String> {
     }
     a.models = models.split(',').map(|m| m.trim().to_uppercase()).filter(|m| !m.is_empty()).collect();
     Ok(a)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Process CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
-    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn json_num(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.6}"),
-        _ => "null".into(),
-    }
-}
-
-struct Row {
-    model: String,
-    batch: usize,
-    epoch_s_all: Vec<f64>,
-    epoch_cpu: Vec<f64>,
-    step_us: Option<f64>,
-    loss: Option<f64>,
 }
 
 fn bench_model<const I: usize, const OUT: usize, N, O, L>(
@@ -210,8 +156,8 @@ where
         row.step_us = Some(median(&mut times));
         let mut e = row.epoch_s_all.clone();
         eprintln!(
-            "ours {name} batch {batch:3}: epoch {} s (all {:?}), step {:.1} us",
-            json_num(Some(median(&mut e))),
+            "ours {name} batch {batch:3}: epoch {:.6} s (all {:?}), step {:.1} us",
+            median(&mut e),
             row.epoch_s_all,
             row.step_us.unwrap()
         );
@@ -277,49 +223,8 @@ fn main() {
         }
     }
     let pred = args.models.iter().any(|m| m == "A").then(|| predict(&args));
-    // The same schema as bench_pytorch.py (see its docstring), plus loadavg after.
-    let mut s = String::from("{\n");
-    s += &format!(
-        " \"machine\": {{\"cpu\": {:?}, \"cores\": {}, \"threads\": {}, \"loadavg\": [{}], \"loadavg_after\": [{}], \"avx2_fma\": {}}},\n",
-        cpu_model(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        args.threads,
-        load_before,
-        loadavg(),
-        cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
-    );
-    s += &format!(
-        " \"config\": {{\"repeats\": {}, \"quick\": {}}},\n \"results\": [\n",
-        args.repeats, args.quick
-    );
-    let n = rows.len();
-    for (i, mut r) in rows.into_iter().enumerate() {
-        let epoch = (!r.epoch_s_all.is_empty()).then(|| median(&mut r.epoch_s_all.clone()));
-        let cpu = (!r.epoch_cpu.is_empty()).then(|| median(&mut r.epoch_cpu));
-        let all: Vec<String> = r.epoch_s_all.iter().map(|v| format!("{v:.4}")).collect();
-        s += &format!(
-            "  {{\"model\": \"{}\", \"batch\": {}, \"threads\": {}, \"epoch_s\": {}, \"epoch_s_all\": [{}], \"epoch_cpu_s\": {}, \"step_us\": {}, \"loss\": {}}}{}\n",
-            r.model,
-            r.batch,
-            args.threads,
-            json_num(epoch),
-            all.join(", "),
-            json_num(cpu),
-            json_num(r.step_us),
-            json_num(r.loss),
-            if i + 1 < n { "," } else { "" }
-        );
-    }
-    s += " ],\n";
-    s += &match pred {
-        Some((single, batch)) => format!(
-            " \"predict\": {{\"model\": \"A\", \"threads\": {}, \"single_us\": {single:.3}, \"batch10k_ms\": {batch:.3}}}\n",
-            args.threads
-        ),
-        None => " \"predict\": null\n".into(),
-    };
-    s += "}";
-    println!("{s}");
+    let report = report::json(args.threads, args.repeats, args.quick, load_before, rows, pred);
+    println!("{}", serde_json::to_string_pretty(&report).expect("a JSON value prints"));
 }
 
 /// `--profile`: `steps` training steps of one model at one batch size and nothing else
@@ -356,7 +261,8 @@ fn profile(model: &str, batch: usize, steps: usize) {
 /// `--kernel`: the products of model A (batch 1, 32, 256) and of the tiny network (batch
 /// 32) on each kernel path, one and two threads, in microseconds per call; and what
 /// matrixmultiply's per-call packing allocation costs on its own. The numbers behind
-/// `SMALL` and `PARALLEL_MIN` in mlp-runtime/src/kernel.rs.
+/// small-product rule (`n == 1 || k == 1`, see `small_gemm`) and `PARALLEL_MIN` in
+/// mlp-runtime/src/kernel/mod.rs.
 fn kernel_report() {
     use mlp::kernel::{gemm, gemm_via, set_threads, Mat, Path};
     // (label, m, k, n, A stored transposed: the forward pass reads the kernel as W^T,

@@ -1,7 +1,7 @@
 //! The models of the speed comparison, shared by the criterion benches, the comparison
 //! harness and the allocation test (`#[path]`-included, so one definition serves all).
 //!
-//! A, B and C are `examples/fashion_mnist.rs`' `plain`, `batchnorm` and `dropout` with the
+//! A, B and C are the main job's (`examples/fashion_mnist/models.rs`) `plain`, `batchnorm` and `dropout` with the
 //! optimizers `scripts/bench_pytorch.py` gives them; T is the 4-32-16-4 tanh network.
 
 #![allow(dead_code)]
@@ -9,35 +9,10 @@
 use mlp::prelude::*;
 use rand::Rng as _;
 
-network! {
-    /// Model A: Flatten, Dense(300, relu), Dense(100, relu), Dense(10, softmax); SGD 0.01.
-    pub Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) >
-}
-
-network! {
-    /// Model B: batch norm before each dense layer; SGD 0.01.
-    pub BatchNormMlp<
-        flatten(28, 28);
-        batch_norm;
-        dense(300, relu);
-        batch_norm;
-        dense(100, relu);
-        batch_norm;
-        dense(10, softmax);
-    >
-}
-
-network! {
-    /// Model C: dropout 0.2 around two ELU layers; Adam 1e-3.
-    pub DropoutMlp<
-        flatten(28, 28);
-        dropout(0.2);
-        dense(300, elu);
-        dense(100, elu);
-        dropout(0.2);
-        dense(10, softmax);
-    >
-}
+// A, B and C: the main job's networks, from the one file that defines them.
+#[path = "../examples/fashion_mnist/models.rs"]
+mod fashion;
+pub use fashion::{BatchNormMlp, DropoutMlp, Plain};
 
 network! {
     /// Model T: the tiny 4-32-16-4 tanh regression network; Adam 1e-3, MSE.

@@ -9,15 +9,9 @@
 
 use mlp::prelude::*;
 
-network! { Plain< flatten(28, 28); dense(300, relu); dense(100, relu); dense(10, softmax) > }
-network! {
-    BatchNormMlp< flatten(28, 28); batch_norm; dense(300, relu); batch_norm; dense(100, relu);
-                  batch_norm; dense(10, softmax) >
-}
-network! {
-    DropoutMlp< flatten(28, 28); dropout(0.2); dense(300, elu); dense(100, elu); dropout(0.2);
-                dense(10, softmax) >
-}
+#[path = "fashion_mnist/models.rs"]
+mod models;
+use models::{BatchNormMlp, DropoutMlp, Plain};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 

@@ -1,4 +1,4 @@
-//! The main job (`examples/fashion_mnist.rs`) as a user runs it: usage errors before any
+//! The main job (`examples/fashion_mnist/main.rs`) as a user runs it: usage errors before any
 //! work, output paths checked before the data is loaded, outputs in an order that loses
 //! nothing, a closed stdout. `cargo test` builds the examples these tests run.
 

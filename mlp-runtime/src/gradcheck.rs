@@ -1,9 +1,19 @@
 //! Finite-difference checks of a layer's backward pass: the input gradient and every
 //! parameter gradient against central differences of a random linear loss.
+//!
+//! Behind the `testing` feature: the workspace's own tests switch it on, and so can a crate
+//! that checks a hand-written layer:
+//!
+//! ```
+//! use mlp::prelude::*;
+//! use mlp::gradcheck::{check, random_batch, Tolerance};
+//! let mut layer = Dense::<6, 4>::new(Activation::Tanh, Init::GlorotUniform, &mut mlp::rng::seeded(3));
+//! check(&mut layer, &random_batch::<6>(3, 2), Mode::Train, Tolerance::default(), 100).unwrap();
+//! ```
 
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Mode};
-pub use crate::tensors::{collect, zero_grads};
+use crate::tensors::{collect, for_each_tensor, zero_grads};
 use rand::Rng as _;
 
 /// How far the analytic and numeric gradients may differ: `|a - n| <= atol + rtol * max(|a|, |n|)`.
@@ -24,17 +34,65 @@ impl Default for Tolerance {
     }
 }
 
+/// Where a gradient disagrees with finite differences.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Element {
+    /// Element `index` of the input batch (row-major: sample, then feature).
+    Input(usize),
+    /// Element `index` of the parameter tensor `tensor` (its full name, `dense_0.weight`).
+    Param {
+        /// The tensor's full name.
+        tensor: String,
+        /// The element, in the tensor's PyTorch layout.
+        index: usize,
+    },
+}
+
+impl std::fmt::Display for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Element::Input(i) => write!(f, "input element {i}"),
+            Element::Param { tensor, index } => write!(f, "parameter `{tensor}`, element {index}"),
+        }
+    }
+}
+
+/// Why a gradient check failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GradcheckError {
+    /// The input batch has no rows, so there is nothing to check.
+    #[error("the input batch is empty: give the check at least one sample")]
+    EmptyBatch,
+    /// The backward pass disagrees with central differences beyond the tolerance.
+    #[error("{at}: backward gives {analytic}, finite differences {numeric}")]
+    Mismatch {
+        /// The element.
+        at: Element,
+        /// The backward pass's value.
+        analytic: f32,
+        /// The central difference.
+        numeric: f32,
+    },
+}
+
+/// `rows` samples of width `N`, uniform in `[-2, 2)`, from `seed`: inputs for [`check`].
+pub fn random_batch<const N: usize>(rows: usize, seed: u64) -> Batch<N> {
+    let mut rng = crate::rng::seeded(seed);
+    let v: Vec<f32> = (0..rows * N).map(|_| rng.random_range(-2.0..2.0)).collect();
+    Batch::from_samples(&v).unwrap_or_else(|| Batch::zeros(0))
+}
+
 /// Checks `layer`'s backward pass at input `x` in `mode`: the loss is `sum(r * y)` for a
 /// fixed random `r`; every input element and up to `max_per_tensor` elements of each
 /// parameter are perturbed. Dropout masks repeat because every pass gets a context with
-/// the same seed. Returns a description of the first mismatch.
+/// the same seed. Returns the first mismatch.
 pub fn check<L, const I: usize, const O: usize>(
     layer: &mut L,
     x: &Batch<I>,
     mode: Mode,
     tol: Tolerance,
     max_per_tensor: usize,
-) -> Result<(), String>
+) -> Result<(), GradcheckError>
 where
     L: Layer<Input = Batch<I>, Output = Batch<O>>,
 {
@@ -45,8 +103,12 @@ where
     };
     let mut rng = crate::rng::seeded(99);
     let n = x.len();
+    if n == 0 {
+        // Nothing would be compared: a check that passes without checking is worse than none.
+        return Err(GradcheckError::EmptyBatch);
+    }
     let r: Vec<f32> = (0..n * O).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let dy = Batch::<O>::from_samples(&r).ok_or("empty batch")?;
+    let dy = Batch::<O>::from_samples(&r).ok_or(GradcheckError::EmptyBatch)?; // O == 0
     let loss = |layer: &mut L, x: &Batch<I>| -> f64 {
         layer.forward(x, &mut ctx());
         layer.output().as_slice().iter().zip(&r).map(|(y, r)| (*y as f64) * (*r as f64)).sum()
@@ -68,7 +130,11 @@ where
         let down = loss(layer, &xp);
         xp.as_mut_slice()[i] = orig;
         let numeric = ((up - down) / (2.0 * tol.eps as f64)) as f32;
-        compare(dx.as_slice()[i], numeric, tol).map_err(|e| format!("input element {i}: {e}"))?;
+        compare(dx.as_slice()[i], numeric, tol).map_err(|(analytic, numeric)| GradcheckError::Mismatch {
+            at: Element::Input(i),
+            analytic,
+            numeric,
+        })?;
     }
     for (t, g) in grads.iter().enumerate() {
         let Some(g) = g else { continue };
@@ -80,19 +146,39 @@ where
             let down = loss(layer, x);
             nudge(layer, t, j, tol.eps);
             let numeric = ((up - down) / (2.0 * tol.eps as f64)) as f32;
-            compare(g[j], numeric, tol).map_err(|e| format!("parameter tensor {t}, element {j}: {e}"))?;
+            compare(g[j], numeric, tol).map_err(|(analytic, numeric)| GradcheckError::Mismatch {
+                at: Element::Param { tensor: param_name(layer, t), index: j },
+                analytic,
+                numeric,
+            })?;
         }
     }
     Ok(())
 }
 
-fn compare(analytic: f32, numeric: f32, tol: Tolerance) -> Result<(), String> {
+fn compare(analytic: f32, numeric: f32, tol: Tolerance) -> Result<(), (f32, f32)> {
     let diff = (analytic - numeric).abs();
     if diff <= tol.atol + tol.rtol * analytic.abs().max(numeric.abs()) {
         Ok(())
     } else {
-        Err(format!("backward gives {analytic}, finite differences {numeric}"))
+        Err((analytic, numeric))
     }
+}
+
+/// The full name of the `index`-th trainable-or-frozen parameter (buffers are not counted,
+/// as in [`collect`]).
+fn param_name<L: Layer + ?Sized>(layer: &mut L, index: usize) -> String {
+    let mut t = 0;
+    let mut found = String::new();
+    for_each_tensor(layer, |name, tensor| {
+        if let crate::tensors::Tensor::Param(_) = tensor {
+            if t == index {
+                found = name.to_string();
+            }
+            t += 1;
+        }
+    });
+    found
 }
 
 fn nudge<L: Layer + ?Sized>(layer: &mut L, tensor: usize, elem: usize, delta: f32) {
@@ -105,21 +191,11 @@ fn nudge<L: Layer + ?Sized>(layer: &mut L, tensor: usize, elem: usize, delta: f3
     });
 }
 
+/// The activations every layer test runs through, one of each kind with its usual argument.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) const EVERY_ACTIVATION: [crate::activation::Activation; 10] = {
     use crate::activation::Activation;
-    use crate::init::Init;
-    use crate::layer::Visitor;
-    use crate::layers::{ActivationLayer, BatchNorm, Dense, Dropout, LayerNorm};
-
-    fn input<const N: usize>(n: usize, seed: u64) -> Batch<N> {
-        let mut rng = crate::rng::seeded(seed);
-        let v: Vec<f32> = (0..n * N).map(|_| rng.random_range(-2.0..2.0)).collect();
-        Batch::from_samples(&v).unwrap()
-    }
-
-    const ALL: [Activation; 10] = [
+    [
         Activation::Linear,
         Activation::Relu,
         Activation::LeakyRelu(0.3),
@@ -130,57 +206,16 @@ mod tests {
         Activation::Tanh,
         Activation::Sigmoid,
         Activation::Softmax,
-    ];
+    ]
+};
 
-    #[test]
-    fn every_activation_backward_matches_finite_differences() {
-        for act in ALL {
-            let mut layer = ActivationLayer::<5>::new(act);
-            let tol = Tolerance { eps: 1e-3, ..Default::default() };
-            check(&mut layer, &input::<5>(4, 1), Mode::Train, tol, 100)
-                .unwrap_or_else(|e| panic!("{act:?}: {e}"));
-        }
-    }
-
-    #[test]
-    fn dense_backward_matches_finite_differences_for_every_activation() {
-        for act in ALL {
-            let mut rng = crate::rng::seeded(3);
-            let mut layer = Dense::<6, 4>::new(act, Init::GlorotUniform, &mut rng);
-            let tol = Tolerance { eps: 1e-3, ..Default::default() };
-            check(&mut layer, &input::<6>(3, 2), Mode::Train, tol, 100)
-                .unwrap_or_else(|e| panic!("{act:?}: {e}"));
-        }
-        // Large enough for the matrixmultiply path, without bias.
-        let mut rng = crate::rng::seeded(4);
-        let mut layer = Dense::<40, 30>::new(Activation::Tanh, Init::HeNormal, &mut rng).without_bias();
-        check(&mut layer, &input::<40>(20, 5), Mode::Train, Tolerance::default(), 50).unwrap();
-    }
-
-    #[test]
-    fn batch_norm_backward_matches_in_both_modes() {
-        let mut bn = BatchNorm::<5>::new(0.9, 1e-3);
-        // Non-trivial gamma and beta, and running statistics away from 0 and 1.
-        let _ = collect(&mut bn, |p| p.value.iter_mut().enumerate().for_each(|(i, v)| *v += 0.1 * i as f32));
-        check(&mut bn, &input::<5>(6, 6), Mode::Train, Tolerance::default(), 100).unwrap();
-        check(&mut bn, &input::<5>(6, 7), Mode::Infer, Tolerance::default(), 100).unwrap();
-        bn.set_trainable(false);
-        check(&mut bn, &input::<5>(6, 7), Mode::Train, Tolerance::default(), 100).unwrap();
-    }
-
-    #[test]
-    fn layer_norm_backward_matches() {
-        let mut ln = LayerNorm::<5>::new(1e-3);
-        let _ = collect(&mut ln, |p| p.value.iter_mut().enumerate().for_each(|(i, v)| *v += 0.2 * i as f32));
-        check(&mut ln, &input::<5>(4, 8), Mode::Train, Tolerance::default(), 100).unwrap();
-    }
-
-    #[test]
-    fn dropout_backward_matches_with_a_fixed_mask() {
-        let mut d = Dropout::<8>::new(0.4);
-        check(&mut d, &input::<8>(5, 9), Mode::Train, Tolerance::default(), 100).unwrap();
-        check(&mut d, &input::<8>(5, 9), Mode::Infer, Tolerance::default(), 100).unwrap();
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::init::Init;
+    use crate::layer::Visitor;
+    use crate::layers::{ActivationLayer, Dense};
 
     #[test]
     fn a_wrong_gradient_is_caught() {
@@ -209,6 +244,56 @@ mod tests {
             fn set_trainable(&mut self, _: bool) {}
         }
         let mut w = Wrong(ActivationLayer::new(Activation::Tanh), Batch::zeros(0));
-        assert!(check(&mut w, &input::<3>(2, 1), Mode::Train, Tolerance::default(), 10).is_err());
+        let err = check(&mut w, &random_batch::<3>(2, 1), Mode::Train, Tolerance::default(), 10).unwrap_err();
+        assert!(matches!(err, GradcheckError::Mismatch { at: Element::Input(0), .. }), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_parameter_gradient_names_the_tensor() {
+        // Right input gradient, bias gradient off by a factor: the error names `bias`.
+        struct WrongBias(Dense<3, 2>);
+        impl Layer for WrongBias {
+            const IN: usize = 3;
+            const OUT: usize = 2;
+            type Input = Batch<3>;
+            type Output = Batch<2>;
+            fn forward(&mut self, x: &Batch<3>, ctx: &mut Context) {
+                self.0.forward(x, ctx)
+            }
+            fn output(&self) -> &Batch<2> {
+                self.0.output()
+            }
+            fn backward(&mut self, x: &Batch<3>, dy: &Batch<2>, how: Backward) {
+                self.0.backward(x, dy, how);
+                let _ = collect(&mut self.0, |p| {
+                    if p.shape.len() == 1 {
+                        p.grad.iter_mut().for_each(|g| *g *= 1.5);
+                    }
+                });
+            }
+            fn input_grad(&self) -> &Batch<3> {
+                self.0.input_grad()
+            }
+            fn visit(&mut self, v: &mut dyn Visitor) {
+                self.0.visit(v)
+            }
+            fn set_trainable(&mut self, t: bool) {
+                self.0.set_trainable(t)
+            }
+        }
+        let mut w =
+            WrongBias(Dense::new(Activation::Linear, Init::GlorotUniform, &mut crate::rng::seeded(1)));
+        let err = check(&mut w, &random_batch::<3>(4, 2), Mode::Train, Tolerance::default(), 10).unwrap_err();
+        match err {
+            GradcheckError::Mismatch { at: Element::Param { tensor, .. }, .. } => assert_eq!(tensor, "bias"),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_batch_is_an_error() {
+        let mut layer = ActivationLayer::<3>::new(Activation::Tanh);
+        let err = check(&mut layer, &Batch::<3>::zeros(0), Mode::Train, Tolerance::default(), 10);
+        assert_eq!(err, Err(GradcheckError::EmptyBatch));
     }
 }

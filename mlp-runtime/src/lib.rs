@@ -5,6 +5,7 @@ pub mod activation;
 pub mod batch;
 pub mod data;
 mod finite;
+#[cfg(any(test, feature = "testing"))]
 pub mod gradcheck;
 pub mod init;
 pub mod io;

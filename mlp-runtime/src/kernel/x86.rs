@@ -96,13 +96,11 @@ pub unsafe fn gemv_rows(
 
 /// [`super::small_gemm_body`] compiled for AVX2 + FMA: the same source, so the same
 /// operations in the same order and the same results; LLVM vectorizes its contiguous
-/// inner loop eight lanes wide instead of four.
-///
-/// # Safety
-/// AVX2 and FMA must be available; the arguments obey `small_gemm_body`'s contract.
+/// inner loop eight lanes wide instead of four. Safe code: calling it needs `unsafe` only
+/// because the caller must have detected AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn small_gemm(
+pub fn small_gemm(
     m: usize,
     k: usize,
     n: usize,

@@ -71,3 +71,20 @@ impl<const N: usize> Layer for ActivationLayer<N> {
         Some(self.activation)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance, EVERY_ACTIVATION};
+    use crate::layer::Mode;
+
+    #[test]
+    fn every_activation_backward_matches_finite_differences() {
+        for act in EVERY_ACTIVATION {
+            let mut layer = ActivationLayer::<5>::new(act);
+            let tol = Tolerance { eps: 1e-3, ..Default::default() };
+            check(&mut layer, &random_batch::<5>(4, 1), Mode::Train, tol, 100)
+                .unwrap_or_else(|e| panic!("{act:?}: {e}"));
+        }
+    }
+}

@@ -187,3 +187,22 @@ impl<const N: usize> Layer for BatchNorm<N> {
         self.trainable = trainable;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance};
+    use crate::layer::Mode;
+    use crate::tensors::collect;
+
+    #[test]
+    fn batch_norm_backward_matches_in_both_modes() {
+        let mut bn = BatchNorm::<5>::new(0.9, 1e-3);
+        // Non-trivial gamma and beta, and running statistics away from 0 and 1.
+        let _ = collect(&mut bn, |p| p.value.iter_mut().enumerate().for_each(|(i, v)| *v += 0.1 * i as f32));
+        check(&mut bn, &random_batch::<5>(6, 6), Mode::Train, Tolerance::default(), 100).unwrap();
+        check(&mut bn, &random_batch::<5>(6, 7), Mode::Infer, Tolerance::default(), 100).unwrap();
+        bn.set_trainable(false);
+        check(&mut bn, &random_batch::<5>(6, 7), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+}

@@ -229,3 +229,24 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
         Some(self.activation)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance, EVERY_ACTIVATION};
+    use crate::layer::Mode;
+
+    #[test]
+    fn dense_backward_matches_finite_differences_for_every_activation() {
+        for act in EVERY_ACTIVATION {
+            let mut layer = Dense::<6, 4>::new(act, Init::GlorotUniform, &mut crate::rng::seeded(3));
+            let tol = Tolerance { eps: 1e-3, ..Default::default() };
+            check(&mut layer, &random_batch::<6>(3, 2), Mode::Train, tol, 100)
+                .unwrap_or_else(|e| panic!("{act:?}: {e}"));
+        }
+        // Large enough for the matrixmultiply path, without bias.
+        let mut layer =
+            Dense::<40, 30>::new(Activation::Tanh, Init::HeNormal, &mut crate::rng::seeded(4)).without_bias();
+        check(&mut layer, &random_batch::<40>(20, 5), Mode::Train, Tolerance::default(), 50).unwrap();
+    }
+}

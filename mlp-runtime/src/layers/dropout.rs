@@ -76,3 +76,17 @@ impl<const N: usize> Layer for Dropout<N> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance};
+    use crate::layer::Mode;
+
+    #[test]
+    fn dropout_backward_matches_with_a_fixed_mask() {
+        let mut d = Dropout::<8>::new(0.4);
+        check(&mut d, &random_batch::<8>(5, 9), Mode::Train, Tolerance::default(), 100).unwrap();
+        check(&mut d, &random_batch::<8>(5, 9), Mode::Infer, Tolerance::default(), 100).unwrap();
+    }
+}

@@ -128,3 +128,18 @@ impl<const N: usize> Layer for LayerNorm<N> {
         self.trainable = trainable;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance};
+    use crate::layer::Mode;
+    use crate::tensors::collect;
+
+    #[test]
+    fn layer_norm_backward_matches() {
+        let mut ln = LayerNorm::<5>::new(1e-3);
+        let _ = collect(&mut ln, |p| p.value.iter_mut().enumerate().for_each(|(i, v)| *v += 0.2 * i as f32));
+        check(&mut ln, &random_batch::<5>(4, 8), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+}

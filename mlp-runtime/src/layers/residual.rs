@@ -203,3 +203,28 @@ where
         Some(self.join.activation)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check, random_batch, Tolerance};
+    use crate::layer::Mode;
+
+    #[test]
+    fn residual_backward_matches_through_the_skip_and_the_body() {
+        let rng = &mut crate::rng::seeded(5);
+        let mut r = Residual::<_, 4>::new(
+            Dense::<4, 4>::new(Activation::Tanh, Init::GlorotUniform, rng),
+            Activation::Relu,
+        );
+        check(&mut r, &random_batch::<4>(3, 1), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+
+    #[test]
+    fn projected_residual_backward_matches_through_the_projection() {
+        let rng = &mut crate::rng::seeded(6);
+        let body = Dense::<4, 3>::new(Activation::Linear, Init::GlorotUniform, rng);
+        let mut r = ProjectedResidual::<_, 4, 3>::new(body, Activation::Tanh, rng);
+        check(&mut r, &random_batch::<4>(3, 2), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+}

@@ -51,6 +51,7 @@ thread_local! {
 /// Products this thread has run through matrixmultiply so far. matrixmultiply allocates
 /// its packing buffer inside each of them (exactly once per call), and nothing else in
 /// this module allocates after warm-up, so the allocation test compares against this.
+#[cfg(any(test, feature = "testing"))]
 pub fn packed_calls() -> usize {
     PACKED_CALLS.with(Cell::get)
 }
@@ -161,7 +162,7 @@ unsafe impl Send for Out {}
 
 /// Which path a product takes; [`gemm_via`] forces one, for the benches that tune the
 /// thresholds between them.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
     /// matrixmultiply (packing), on the calling thread.
@@ -174,7 +175,7 @@ pub enum Path {
 }
 
 /// [`gemm`] forced onto one path (same checks): for tuning benches, not for layers.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_via(
     path: Path,
@@ -314,7 +315,8 @@ fn small_dispatch(
 ) {
     #[cfg(target_arch = "x86_64")]
     if x86::has_avx2_fma() {
-        // SAFETY: AVX2 and FMA were just detected; the body is safe code.
+        // SAFETY: AVX2 and FMA were just detected (the only condition of a safe
+        // `#[target_feature]` function).
         return unsafe { x86::small_gemm(m, k, n, alpha, a, lda, b, beta, c) };
     }
     small_gemm_body(m, k, n, alpha, a, lda, b, beta, c)

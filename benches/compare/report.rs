@@ -1,0 +1,105 @@
+//! What the comparison prints besides timings: the machine it ran on and the JSON report,
+//! in the schema `scripts/bench_pytorch.py` documents, so `scripts/compare.sh` merges the
+//! two row by row.
+
+use serde_json::{json, Value};
+
+/// One model at one batch size.
+pub struct Row {
+    pub model: String,
+    pub batch: usize,
+    pub epoch_s_all: Vec<f64>,
+    pub epoch_cpu: Vec<f64>,
+    pub step_us: Option<f64>,
+    pub loss: Option<f64>,
+}
+
+/// The median, NaN for an empty list.
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Process CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere).
+pub fn cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// The 1, 5 and 15-minute load averages (empty off Linux): a busy machine explains a slow run.
+pub fn loadavg() -> Vec<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A finite number, or JSON null.
+fn num(v: Option<f64>) -> Value {
+    v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from)
+}
+
+/// The whole report: machine, configuration, one entry per row, and model A's prediction
+/// timings (`(single sample in us, 10,000 samples in ms)`) when it ran.
+pub fn json(
+    threads: usize,
+    repeats: usize,
+    quick: bool,
+    load_before: Vec<f64>,
+    rows: Vec<Row>,
+    predict: Option<(f64, f64)>,
+) -> Value {
+    let results: Vec<Value> = rows
+        .into_iter()
+        .map(|mut r| {
+            let epoch = (!r.epoch_s_all.is_empty()).then(|| median(&mut r.epoch_s_all.clone()));
+            let cpu = (!r.epoch_cpu.is_empty()).then(|| median(&mut r.epoch_cpu));
+            json!({
+                "model": r.model, "batch": r.batch, "threads": threads,
+                "epoch_s": num(epoch), "epoch_s_all": r.epoch_s_all, "epoch_cpu_s": num(cpu),
+                "step_us": num(r.step_us), "loss": num(r.loss),
+            })
+        })
+        .collect();
+    let avx2_fma = cfg!(target_arch = "x86_64")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma");
+    json!({
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "threads": threads,
+            "loadavg": load_before,
+            "loadavg_after": loadavg(),
+            "avx2_fma": avx2_fma,
+        },
+        "config": {"repeats": repeats, "quick": quick},
+        "results": results,
+        "predict": predict.map_or(Value::Null, |(single, batch)| json!({
+            "model": "A", "threads": threads, "single_us": single, "batch10k_ms": batch,
+        })),
+    })
+}
