@@ -67,6 +67,13 @@ pub struct Mat<'a> {
     pub cs: usize,
 }
 
+impl std::fmt::Debug for Mat<'_> {
+    /// The shape of the operand, not its (possibly megabytes of) elements.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mat").field("len", &self.data.len()).field("rs", &self.rs).field("cs", &self.cs).finish()
+    }
+}
+
 impl<'a> Mat<'a> {
     /// A column-major matrix with `rows` rows.
     pub fn col_major(data: &'a [f32], rows: usize) -> Self {
