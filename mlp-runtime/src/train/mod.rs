@@ -18,25 +18,29 @@
 pub mod callbacks;
 mod checkpoint;
 mod error;
+mod fit;
 mod history;
 mod metrics;
 mod progress;
+mod update;
 
 pub use callbacks::{Callback, Control};
 pub use error::{StepError, TrainError};
+pub use fit::Fit;
 pub use history::{EpochLogs, History};
 pub use metrics::Metric;
 pub use progress::Verbosity;
+pub use update::apply_update;
 
 use crate::batch::Batch;
 use crate::data::{Dataset, TargetBuf};
-use crate::layer::{Backward, Context, Layer, Param, Visitor};
+use crate::layer::{Backward, Context, Layer};
 use crate::loss::{Loss, Targets};
-use crate::optim::clip::{clip_norm, clip_value, global_norm_scale, scale, sum_sq};
-use crate::optim::{Clip, Optimizer};
+use crate::optim::Optimizer;
 use crate::rng::Rng;
 use progress::Progress;
 use std::time::Instant;
+use update::penalty;
 
 /// A network with its optimizer, loss and metrics: Keras' compiled model.
 pub struct Model<N: Layer, O, L> {
@@ -57,80 +61,6 @@ pub struct Model<N: Layer, O, L> {
     targets: TargetBuf,
     order: Vec<usize>,
     out: Vec<f32>,
-}
-
-/// Settings of one `fit` call, with Keras' defaults.
-pub struct Fit<'a, N> {
-    epochs: usize,
-    batch_size: usize,
-    shuffle: bool,
-    validation_split: f64,
-    validation_data: Option<&'a Dataset>,
-    verbosity: Verbosity,
-    seed: Option<u64>,
-    callbacks: Vec<Box<dyn Callback<N> + 'a>>,
-}
-
-impl<N> Default for Fit<'_, N> {
-    fn default() -> Self {
-        Fit {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: true,
-            validation_split: 0.0,
-            validation_data: None,
-            verbosity: Verbosity::default(),
-            seed: None,
-            callbacks: Vec::new(),
-        }
-    }
-}
-
-impl<'a, N> Fit<'a, N> {
-    /// One epoch, batch size 32, shuffling, no validation, a progress bar.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Epochs to train in this call (continuing the model's count).
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Samples per step.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Shuffle the training samples before each epoch (default true).
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-    /// Keras' `validation_split`: the last `fraction` of the data, taken before shuffling.
-    pub fn validation_split(mut self, fraction: f64) -> Self {
-        self.validation_split = fraction;
-        self
-    }
-    /// Keras' `validation_data`.
-    pub fn validation_data(mut self, data: &'a Dataset) -> Self {
-        self.validation_data = Some(data);
-        self
-    }
-    /// How much to print on stderr.
-    pub fn verbose(mut self, verbosity: Verbosity) -> Self {
-        self.verbosity = verbosity;
-        self
-    }
-    /// Reseeds the generator behind shuffling and dropout before training.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-    /// Adds a callback.
-    pub fn callback(mut self, callback: impl Callback<N> + 'a) -> Self {
-        self.callbacks.push(Box::new(callback));
-        self
-    }
 }
 
 /// Loss and metrics over a data set, as `evaluate` returns them.
@@ -463,122 +393,5 @@ where
         self.ctx.mode = crate::layer::Mode::Train;
         self.ctx.mc_dropout = false;
         Ok(())
-    }
-}
-
-/// Keras' regularization loss: `sum(l1 * |w| + l2 * w^2)` over penalized kernels.
-fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
-    let mut total = 0.0f64;
-    crate::tensors::collect(net, |p| {
-        if p.l1 > 0.0 || p.l2 > 0.0 {
-            for w in p.value.iter() {
-                total += (p.l1 * w.abs()) as f64 + (p.l2 * w * w) as f64;
-            }
-        }
-    });
-    total
-}
-
-/// Adds penalty gradients, clips, updates every trainable tensor and zeroes all
-/// gradients. Returns the penalty of the weights before the update.
-///
-/// Every gradient is checked before any tensor changes: if one holds a NaN or an
-/// infinity, nothing is updated, all gradients are zeroed and the error names the
-/// tensor, so the weights trained so far survive.
-pub fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
-    net: &mut N,
-    optimizer: &mut O,
-) -> Result<f64, StepError> {
-    let clip = optimizer.clip().effective();
-    // Pass 1: the finiteness check, penalty gradients (they are part of the loss, so
-    // they are clipped with the rest) and, when asked for, the global norm.
-    let mut pre =
-        Prepare { penalty: 0.0, sum_sq: 0.0, global: clip.global_norm.is_some(), slot: 0, bad: None };
-    net.visit(&mut pre);
-    if let Some(bad) = pre.bad {
-        crate::tensors::zero_grads(net);
-        return Err(StepError::NonFiniteGradient { tensor: param_name(net, bad) });
-    }
-    let global_scale = match clip.global_norm {
-        Some(max) => global_norm_scale(pre.sum_sq, max),
-        None => 1.0,
-    };
-    optimizer.begin_step();
-    net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
-    Ok(pre.penalty)
-}
-
-/// The full name of the `slot`-th trainable tensor in visit order (the slots of
-/// [`Update`]); only called on the error path.
-fn param_name<N: Layer + ?Sized>(net: &mut N, slot: usize) -> String {
-    let (mut i, mut found) = (0, String::new());
-    crate::tensors::for_each_tensor(net, |name, t| {
-        if let crate::tensors::Tensor::Param(_) = t {
-            if i == slot {
-                found = name.to_owned();
-            }
-            i += 1;
-        }
-    });
-    found
-}
-
-struct Prepare {
-    penalty: f64,
-    sum_sq: f64,
-    global: bool,
-    /// Slot numbering as in [`Update`], and the first slot whose gradient is not finite.
-    slot: usize,
-    bad: Option<usize>,
-}
-
-impl Visitor for Prepare {
-    fn param(&mut self, _: &'static str, p: Param<'_>) {
-        let slot = self.slot;
-        self.slot += 1;
-        if !p.trainable {
-            return;
-        }
-        if p.l1 > 0.0 || p.l2 > 0.0 {
-            for (g, w) in p.grad.iter_mut().zip(p.value.iter()) {
-                self.penalty += (p.l1 * w.abs() + p.l2 * w * w) as f64;
-                *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
-            }
-        }
-        if self.bad.is_none() && !crate::finite::all_finite(p.grad) {
-            self.bad = Some(slot);
-        }
-        if self.global {
-            self.sum_sq += sum_sq(p.grad);
-        }
-    }
-}
-
-struct Update<'a, O: ?Sized> {
-    optimizer: &'a mut O,
-    clip: Clip,
-    global_scale: f32,
-    slot: usize,
-}
-
-impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
-    fn param(&mut self, _: &'static str, p: Param<'_>) {
-        // Slots number every tensor, frozen or not, so freezing a layer never moves
-        // another tensor's optimizer state.
-        let slot = self.slot;
-        self.slot += 1;
-        if p.trainable {
-            if let Some(max) = self.clip.norm {
-                clip_norm(p.grad, max);
-            }
-            if self.global_scale != 1.0 {
-                scale(p.grad, self.global_scale);
-            }
-            if let Some(v) = self.clip.value {
-                clip_value(p.grad, v);
-            }
-            self.optimizer.update(slot, p.value, p.grad);
-        }
-        p.grad.fill(0.0);
     }
 }
