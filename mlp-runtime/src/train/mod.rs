@@ -33,7 +33,7 @@ pub use progress::Verbosity;
 pub use update::apply_update;
 
 use crate::batch::Batch;
-use crate::data::{Dataset, TargetBuf};
+use crate::data::{Dataset, TargetBuf, TargetData};
 use crate::layer::{Backward, Context, Layer};
 use crate::loss::{Loss, Targets};
 use crate::optim::Optimizer;
@@ -143,8 +143,8 @@ where
             });
         }
         let reason = match data.targets() {
-            crate::data::Targets::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
-            crate::data::Targets::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
+            TargetData::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
+            TargetData::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
         };
         reason.map_err(|reason| TrainError::Targets { set, loss: self.loss.name(), reason })
     }
