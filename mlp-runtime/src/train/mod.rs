@@ -146,7 +146,7 @@ where
             TargetData::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
             TargetData::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
         };
-        reason.map_err(|reason| TrainError::Targets { set, loss: self.loss.name(), reason })
+        reason.map_err(|e| TrainError::Targets { set, loss: self.loss.name(), reason: e.to_string() })
     }
 
     /// Keras' `model.fit`: trains for `fit.epochs` more epochs and returns their logs.
