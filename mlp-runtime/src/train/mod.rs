@@ -50,8 +50,10 @@ pub struct Model<N: Layer, O, L> {
     pub optimizer: O,
     /// The loss.
     pub loss: L,
-    /// Metrics reported beside the loss (accuracy by default).
-    pub metrics: Vec<Metric>,
+    /// Metrics reported beside the loss (accuracy by default); see [`Model::with_metrics`].
+    metrics: Vec<Metric>,
+    /// Correct samples per metric in the last training step, one slot per metric.
+    correct: Vec<usize>,
     /// Mode and generator for forward passes; the generator also shuffles.
     ctx: Context,
     /// Epochs completed, over every `fit` call.
@@ -86,8 +88,6 @@ impl Evaluation {
 pub struct StepStats {
     /// Mean loss of the batch, penalties included.
     pub loss: f32,
-    /// Correct samples per metric (up to four metrics).
-    pub correct: [usize; 4],
 }
 
 impl<N, O, L, const I: usize, const OUT: usize> Model<N, O, L>
@@ -104,6 +104,7 @@ where
             optimizer,
             loss,
             metrics: vec![Metric::Accuracy],
+            correct: vec![0],
             ctx: Context::train(0),
             epoch: 0,
             x: Batch::default(),
@@ -114,13 +115,27 @@ where
         }
     }
 
-    /// Replaces the metrics (at most four).
+    /// Replaces the metrics, Keras' `metrics=[...]`: any number, reported in this order.
+    #[must_use]
     pub fn with_metrics(mut self, metrics: &[Metric]) -> Self {
-        self.metrics = metrics.iter().copied().take(4).collect();
+        self.metrics = metrics.to_vec();
+        self.correct = vec![0; metrics.len()];
         self
     }
 
+    /// The metrics reported beside the loss, in order.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// Correct samples per metric (in the order of [`Model::metrics`]) in the batch of
+    /// the last [`Model::train_step`].
+    pub fn step_correct(&self) -> &[usize] {
+        &self.correct
+    }
+
     /// Reseeds the generator behind shuffling and dropout.
+    #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.ctx.rng = crate::rng::seeded(seed);
         self
@@ -150,6 +165,9 @@ where
     }
 
     /// Keras' `model.fit`: trains for `fit.epochs` more epochs and returns their logs.
+    ///
+    /// With [`Fit::validation_data`], that set validates every epoch and
+    /// [`Fit::validation_split`] is ignored, as in Keras.
     pub fn fit(&mut self, data: &Dataset, mut fit: Fit<'_, N>) -> Result<History, TrainError> {
         if fit.batch_size == 0 {
             return Err(TrainError::Config("batch size must be at least 1".into()));
@@ -161,8 +179,10 @@ where
             )));
         }
         self.optimizer.validate().map_err(TrainError::Config)?;
+        // Keras: validation_data, when given, overrides validation_split.
+        let use_split = fit.validation_data.is_none() && fit.validation_split > 0.0;
         let split;
-        let (train, valid) = if fit.validation_split > 0.0 {
+        let (train, valid) = if use_split {
             split = data.split_last(fit.validation_split)?;
             (&split.0, Some(&split.1))
         } else {
@@ -176,7 +196,7 @@ where
             return Err(TrainError::Shape { what: "training data is empty".into() });
         }
         if valid.is_some_and(Dataset::is_empty) {
-            let what = if fit.validation_split > 0.0 {
+            let what = if use_split {
                 format!(
                     "validation_split {} of {} samples leaves no validation data; raise it or drop it",
                     fit.validation_split,
@@ -197,6 +217,8 @@ where
         let mut callbacks = std::mem::take(&mut fit.callbacks);
         self.with_control(|ctl| callbacks.iter_mut().try_for_each(|c| c.on_train_begin(ctl)))?;
         self.order = train.indices();
+        // Sized once per call: the steps below add into it without allocating.
+        let mut correct = vec![0usize; self.metrics.len()];
         for _ in 0..fit.epochs {
             let epoch = self.epoch + 1;
             let mut stop = false;
@@ -209,22 +231,23 @@ where
                 self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                 crate::data::shuffle(&mut self.order, &mut self.ctx.rng);
             }
-            let (mut loss_sum, mut correct, mut seen) = (0.0f64, [0usize; 4], 0usize);
+            let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+            correct.fill(0);
             let order = std::mem::take(&mut self.order);
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
                 train.fill_batch(chunk, &mut self.x)?;
                 train.fill_targets(chunk, &mut self.targets)?;
                 let stats = self.step_on_buffers().map_err(|e| e.at(epoch, b + 1))?;
                 loss_sum += stats.loss as f64 * chunk.len() as f64;
-                correct.iter_mut().zip(stats.correct).for_each(|(c, s)| *c += s);
+                correct.iter_mut().zip(&self.correct).for_each(|(c, s)| *c += s);
                 seen += chunk.len();
                 let acc = (!self.metrics.is_empty()).then(|| correct[0] as f64 / seen as f64);
                 progress.step(loss_sum / seen as f64, acc);
             }
             self.order = order;
             let mut values = vec![("loss".to_string(), (loss_sum / seen as f64) as f32)];
-            for (m, c) in self.metrics.iter().zip(correct) {
-                values.push((m.name(), (c as f64 / seen as f64) as f32));
+            for (m, c) in self.metrics.iter().zip(&correct) {
+                values.push((m.name(), (*c as f64 / seen as f64) as f32));
             }
             if let Some(v) = valid {
                 let eval = self.evaluate_with(v, fit.batch_size.max(256))?;
@@ -260,21 +283,23 @@ where
     }
 
     /// One training step on a batch: forward, loss, backward, update. Returns the batch's
-    /// loss (penalties included) and metric counts.
+    /// loss (penalties included); [`Model::step_correct`] then holds its metric counts.
     ///
     /// A NaN or infinite loss or gradient is an error, and then no trainable tensor has
     /// changed: the weights are as the previous step left them (Keras' `TerminateOnNaN`,
     /// checked before the update rather than after). Batch norm's running statistics have
     /// already taken the batch in, as its forward pass does in Keras.
     pub fn train_step(&mut self, x: &Batch<I>, targets: Targets<'_>) -> Result<StepStats, StepError> {
-        let mut stats = StepStats { loss: 0.0, correct: [0; 4] };
+        let mut stats = StepStats { loss: 0.0 };
         let fused = self.loss.fuses_with(self.net.output_activation());
         self.ctx.mode = crate::layer::Mode::Train;
         self.net.forward(x, &mut self.ctx);
         let out = self.net.output();
         self.dy.set_len(x.len());
         stats.loss = self.loss.loss_and_grad(out.as_slice(), OUT, targets, self.dy.as_mut_slice(), fused);
-        for (c, m) in stats.correct.iter_mut().zip(&self.metrics) {
+        // `correct` has one slot per metric: `compile` and `with_metrics`, the only
+        // writers of `metrics`, size it.
+        for (c, m) in self.correct.iter_mut().zip(&self.metrics) {
             *c = m.correct(out.as_slice(), OUT, targets);
         }
         if !stats.loss.is_finite() {
@@ -308,7 +333,7 @@ where
             });
         }
         let mut ctx = Context::infer();
-        let (mut loss_sum, mut correct) = (0.0f64, [0usize; 4]);
+        let (mut loss_sum, mut correct) = (0.0f64, vec![0usize; self.metrics.len()]);
         let all: Vec<usize> = data.indices();
         for chunk in all.chunks(batch_size.max(1)) {
             data.fill_batch(chunk, &mut self.x)?;
