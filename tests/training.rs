@@ -312,6 +312,54 @@ fn empty_evaluation_or_validation_data_is_an_error() {
 }
 
 #[test]
+fn every_metric_is_logged_however_many() {
+    // Five: `with_metrics` used to keep four and drop the rest from every log.
+    let metrics = [Metric::Accuracy, Metric::TopK(1), Metric::TopK(2), Metric::TopK(3), Metric::TopK(4)];
+    let (train, valid) = (blobs(60, 1), blobs(30, 2));
+    let mut model = Model::compile(Frozen::seeded(1), Adam::new(0.01), SparseCategoricalCrossentropy::new())
+        .with_metrics(&metrics);
+    assert_eq!(model.metrics(), metrics);
+    let history = model.fit(&train, quiet().epochs(2).validation_data(&valid)).unwrap();
+    for name in metrics.iter().map(Metric::name) {
+        assert_eq!(history.series(&name).len(), 2, "{name}");
+        assert_eq!(history.series(&format!("val_{name}")).len(), 2, "val_{name}");
+    }
+    // Of three classes, the true one is always among the top four.
+    assert_eq!(history.series("top_4_accuracy"), [1.0, 1.0]);
+    let eval = model.evaluate(&valid).unwrap();
+    assert_eq!(eval.values.len(), 1 + metrics.len(), "{eval:?}");
+    assert_eq!(eval.get("top_4_accuracy"), Some(1.0));
+    let mut x = Batch::<4>::default();
+    train.fill_batch(&[0, 1, 2], &mut x).unwrap();
+    model.train_step(&x, Targets::Classes(&train.classes().unwrap()[..3])).unwrap();
+    assert_eq!(model.step_correct().len(), 5);
+    assert_eq!(model.step_correct()[3..], [3, 3]);
+}
+
+type FrozenModel = Model<Frozen, Sgd, SparseCategoricalCrossentropy>;
+
+fn fit_frozen(data: &Dataset, fit: Fit<'_, Frozen>) -> (History, FrozenModel) {
+    let mut model =
+        Model::compile(Frozen::seeded(1), Sgd::new(0.05), SparseCategoricalCrossentropy::new()).seed(3);
+    let history = model.fit(data, fit.epochs(2).batch_size(8)).unwrap();
+    (history, model)
+}
+
+#[test]
+fn validation_data_overrides_validation_split_as_in_keras() {
+    let (train, valid) = (blobs(60, 1), blobs(30, 2));
+    let (both, mut model) = fit_frozen(&train, quiet().validation_split(0.5).validation_data(&valid));
+    let (data_only, _) = fit_frozen(&train, quiet().validation_data(&valid));
+    // Trained on all 60 samples and validated on `valid`, exactly as without the split.
+    assert_eq!(both.series("loss"), data_only.series("loss"));
+    assert_eq!(both.series("val_loss"), data_only.series("val_loss"));
+    assert_eq!(both.series("val_loss").last().copied(), Some(model.evaluate(&valid).unwrap().loss()));
+    // Without validation data the split still holds the last half out.
+    let (split_only, _) = fit_frozen(&train, quiet().validation_split(0.5));
+    assert_ne!(split_only.series("loss"), data_only.series("loss"));
+}
+
+#[test]
 fn mc_dropout_with_no_pass_is_an_error() {
     let mut model = Model::compile(Blobs::seeded(1), Sgd::new(0.01), SparseCategoricalCrossentropy::new());
     let err = model.predict_mc_dropout(&blobs(6, 1), 0).unwrap_err();

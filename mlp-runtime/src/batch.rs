@@ -18,7 +18,7 @@ pub type BatchMatrix<const N: usize> = OMatrix<f32, Const<N>, Dyn>;
 /// assert_eq!(x.sample(1), &[4.0, 5.0, 6.0]);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Batch<const N: usize>(pub BatchMatrix<N>);
+pub struct Batch<const N: usize>(BatchMatrix<N>);
 
 impl<const N: usize> Batch<N> {
     /// The width of every sample.
@@ -105,6 +105,28 @@ impl<const N: usize> Batch<N> {
         &self.0
     }
 
+    /// The underlying nalgebra matrix, mutably (resizing it changes the batch's length).
+    pub fn matrix_mut(&mut self) -> &mut BatchMatrix<N> {
+        &mut self.0
+    }
+
+    /// A batch over `matrix`: one sample per column.
+    ///
+    /// ```
+    /// use mlp_runtime::batch::{Batch, BatchMatrix};
+    /// let b = Batch::from_matrix(BatchMatrix::<2>::from_column_slice(&[1.0, 2.0, 3.0, 4.0]));
+    /// assert_eq!(b.sample(1), &[3.0, 4.0]);
+    /// assert_eq!(b.into_inner().ncols(), 2);
+    /// ```
+    pub fn from_matrix(matrix: BatchMatrix<N>) -> Self {
+        Batch(matrix)
+    }
+
+    /// The underlying nalgebra matrix, by value.
+    pub fn into_inner(self) -> BatchMatrix<N> {
+        self.0
+    }
+
     /// Index of the largest value of each sample (the predicted class).
     pub fn argmax(&self) -> Vec<usize> {
         (0..self.len()).map(|i| argmax(self.sample(i))).collect()
@@ -126,15 +148,28 @@ impl<const N: usize> Batch<N> {
     }
 }
 
-/// Index of the largest value (the first one on ties; NaN never wins).
+/// Index of the largest value (the first one on ties; NaN never wins). 0 when `v` is
+/// empty or all NaN.
+///
+/// ```
+/// assert_eq!(mlp_runtime::batch::argmax(&[f32::NAN, 1.0, 3.0, 3.0]), 2);
+/// ```
 pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
+    // Start from the first number: every comparison with a NaN is false, so a NaN
+    // in front would otherwise never be replaced.
+    let mut best = v.iter().position(|x| !x.is_nan()).unwrap_or(0);
+    for (i, &x) in v.iter().enumerate().skip(best + 1) {
         if x > v[best] {
             best = i;
         }
     }
     best
+}
+
+impl<const N: usize> From<BatchMatrix<N>> for Batch<N> {
+    fn from(matrix: BatchMatrix<N>) -> Self {
+        Batch(matrix)
+    }
 }
 
 impl<const N: usize> Default for Batch<N> {
@@ -145,7 +180,16 @@ impl<const N: usize> Default for Batch<N> {
 
 #[cfg(test)]
 mod tests {
-    use super::Batch;
+    use super::{argmax, Batch};
+
+    #[test]
+    fn argmax_skips_nan_wherever_it_stands() {
+        assert_eq!(argmax(&[f32::NAN, 1.0, 3.0]), 2);
+        assert_eq!(argmax(&[1.0, f32::NAN, 3.0, 3.0]), 2);
+        assert_eq!(argmax(&[2.0, f32::NAN, 1.0]), 0);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[]), 0);
+    }
 
     #[test]
     #[should_panic(expected = "sample 2 is out of range for a batch of 2 samples")]

@@ -367,7 +367,7 @@ fn bad_input_gives_nan_and_an_explanation_never_a_panic() {
     // Class out of range.
     assert_fails(&scce, &out, 2, Targets::Classes(&[0, 2]), false);
     let e = scce.check_targets(Targets::Classes(&[0, 2]), 2).unwrap_err();
-    assert!(e.contains("class 2") && e.contains("2 classes"), "{e}");
+    assert!(e.message().contains("class 2") && e.message().contains("2 classes"), "{e}");
     // Wrong number of targets, width 0, width not dividing the output.
     assert_fails(&scce, &out, 2, Targets::Classes(&[0]), false);
     assert_fails(&scce, &out, 0, Targets::Classes(&[0, 1]), false);
@@ -387,7 +387,7 @@ fn bad_input_gives_nan_and_an_explanation_never_a_panic() {
         assert_fails(l, &out, 2, Targets::Values(&out[..3]), false);
         assert!(l.loss_sum(&out, 2, Targets::Classes(&[0, 1])).is_nan());
         let e = l.check_targets(Targets::Classes(&[0, 1]), 2).unwrap_err();
-        assert!(e.contains("class indices"), "{e}");
+        assert!(e.message().contains("class indices"), "{e}");
         assert!(l.check_targets(Targets::Values(&out[..3]), 2).is_err());
         assert!(l.check_targets(Targets::Values(&[f32::NAN, 0.0]), 2).is_err());
         assert!(l.check_targets(Targets::Values(&out), 2).is_ok());

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{DataError, Dataset, Targets, MAX_CLASSES};
+use super::{DataError, Dataset, TargetData, MAX_CLASSES};
 
 /// How to read a CSV file's label column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,8 +132,8 @@ impl Dataset {
             }
         }
         let targets = match kind {
-            TargetKind::Classes => Targets::Classes(classes),
-            TargetKind::Values => Targets::Values { data: values, width: 1 },
+            TargetKind::Classes => TargetData::Classes(classes),
+            TargetKind::Values => TargetData::Values { data: values, width: 1 },
         };
         Dataset::new(features, width, targets)
     }

@@ -8,7 +8,7 @@ use crate::rng::Rng;
 
 /// What a dataset's samples are labelled with.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Targets {
+pub enum TargetData {
     /// One class index per sample (classification).
     Classes(Vec<u32>),
     /// `width` floats per sample, laid end to end (regression).
@@ -20,12 +20,12 @@ pub enum Targets {
     },
 }
 
-impl Targets {
+impl TargetData {
     /// Number of samples labelled.
     pub fn len(&self) -> usize {
         match self {
-            Targets::Classes(c) => c.len(),
-            Targets::Values { data, width } => data.len().checked_div(*width).unwrap_or(0),
+            TargetData::Classes(c) => c.len(),
+            TargetData::Values { data, width } => data.len().checked_div(*width).unwrap_or(0),
         }
     }
 
@@ -35,12 +35,12 @@ impl Targets {
     }
 
     /// The targets of the samples at `indices`, in that order. Indices must be in range.
-    fn gather(&self, indices: &[usize]) -> Targets {
+    fn gather(&self, indices: &[usize]) -> TargetData {
         match self {
-            Targets::Classes(c) => {
-                Targets::Classes(indices.iter().filter_map(|&i| c.get(i).copied()).collect())
+            TargetData::Classes(c) => {
+                TargetData::Classes(indices.iter().filter_map(|&i| c.get(i).copied()).collect())
             }
-            Targets::Values { data, width } => Targets::Values {
+            TargetData::Values { data, width } => TargetData::Values {
                 data: indices.iter().filter_map(|&i| row(data, *width, i)).flatten().copied().collect(),
                 width: *width,
             },
@@ -101,7 +101,7 @@ fn row(data: &[f32], width: usize, i: usize) -> Option<&[f32]> {
     data.get(i.checked_mul(width)?..i.checked_add(1)?.checked_mul(width)?)
 }
 
-/// Samples held in memory: `width` features per sample, and their [`Targets`].
+/// Samples held in memory: `width` features per sample, and their [`TargetData`].
 ///
 /// Features are stored sample-major, samples laid end to end: exactly the layout of a
 /// [`Batch`], so filling a batch is one copy per sample.
@@ -120,7 +120,7 @@ fn row(data: &[f32], width: usize, i: usize) -> Option<&[f32]> {
 pub struct Dataset {
     features: Vec<f32>,
     width: usize,
-    targets: Targets,
+    targets: TargetData,
 }
 
 /// A summary, not the data: a training set is millions of floats.
@@ -129,8 +129,8 @@ impl std::fmt::Debug for Dataset {
         let mut d = f.debug_struct("Dataset");
         d.field("len", &self.len()).field("width", &self.width);
         match &self.targets {
-            Targets::Classes(_) => d.field("num_classes", &self.num_classes()),
-            Targets::Values { width, .. } => d.field("target_width", width),
+            TargetData::Classes(_) => d.field("num_classes", &self.num_classes()),
+            TargetData::Values { width, .. } => d.field("target_width", width),
         };
         d.finish()
     }
@@ -141,7 +141,7 @@ impl Dataset {
     /// error unless both describe the same number of samples, every feature and target
     /// value is finite ([`DataError::NonFinite`], naming the sample and column) and
     /// every class is below [`MAX_CLASSES`] ([`DataError::ClassTooLarge`]).
-    pub fn new(features: Vec<f32>, width: usize, targets: Targets) -> Result<Self, DataError> {
+    pub fn new(features: Vec<f32>, width: usize, targets: TargetData) -> Result<Self, DataError> {
         if width == 0 {
             return Err(DataError::shape("dataset feature width", "at least 1", 0));
         }
@@ -152,7 +152,7 @@ impl Dataset {
                 features.len(),
             ));
         }
-        if let Targets::Values { data, width: tw } = &targets {
+        if let TargetData::Values { data, width: tw } = &targets {
             if *tw == 0 || !data.len().is_multiple_of(*tw) {
                 return Err(DataError::shape(
                     "dataset target values",
@@ -171,15 +171,15 @@ impl Dataset {
         }
         first_non_finite(&features, width, "feature")?;
         match &targets {
-            Targets::Classes(c) => check_classes(c)?,
-            Targets::Values { data, width } => first_non_finite(data, *width, "target")?,
+            TargetData::Classes(c) => check_classes(c)?,
+            TargetData::Values { data, width } => first_non_finite(data, *width, "target")?,
         }
         Ok(Dataset { features, width, targets })
     }
 
     /// A classification dataset: one class index per sample.
     pub fn classification(features: Vec<f32>, width: usize, classes: Vec<u32>) -> Result<Self, DataError> {
-        Self::new(features, width, Targets::Classes(classes))
+        Self::new(features, width, TargetData::Classes(classes))
     }
 
     /// A regression dataset: `target_width` target values per sample.
@@ -189,7 +189,7 @@ impl Dataset {
         values: Vec<f32>,
         target_width: usize,
     ) -> Result<Self, DataError> {
-        Self::new(features, width, Targets::Values { data: values, width: target_width })
+        Self::new(features, width, TargetData::Values { data: values, width: target_width })
     }
 
     /// A classification dataset from IDX images and labels, pixels as floats in
@@ -257,7 +257,7 @@ impl Dataset {
     }
 
     /// The targets.
-    pub fn targets(&self) -> &Targets {
+    pub fn targets(&self) -> &TargetData {
         &self.targets
     }
 
@@ -274,16 +274,16 @@ impl Dataset {
     /// All class labels; `None` for value targets.
     pub fn classes(&self) -> Option<&[u32]> {
         match &self.targets {
-            Targets::Classes(c) => Some(c),
-            Targets::Values { .. } => None,
+            TargetData::Classes(c) => Some(c),
+            TargetData::Values { .. } => None,
         }
     }
 
     /// All target values, laid end to end; `None` for class targets.
     pub fn values(&self) -> Option<&[f32]> {
         match &self.targets {
-            Targets::Values { data, .. } => Some(data),
-            Targets::Classes(_) => None,
+            TargetData::Values { data, .. } => Some(data),
+            TargetData::Classes(_) => None,
         }
     }
 
@@ -364,19 +364,19 @@ impl Dataset {
     pub fn map_classes(mut self, mut f: impl FnMut(u32) -> u32) -> Result<Dataset, DataError> {
         let err = self.not_classes("map_classes");
         match &mut self.targets {
-            Targets::Classes(c) => {
+            TargetData::Classes(c) => {
                 c.iter_mut().for_each(|c| *c = f(*c));
                 check_classes(c)?;
             }
-            Targets::Values { .. } => return Err(err),
+            TargetData::Values { .. } => return Err(err),
         }
         Ok(self)
     }
 
     fn not_classes(&self, what: &'static str) -> DataError {
         let width = match &self.targets {
-            Targets::Values { width, .. } => *width,
-            Targets::Classes(_) => 1,
+            TargetData::Values { width, .. } => *width,
+            TargetData::Classes(_) => 1,
         };
         DataError::NotClasses { what, width }
     }
@@ -443,7 +443,7 @@ impl Dataset {
     pub fn fill_targets(&self, indices: &[usize], out: &mut TargetBuf) -> Result<(), DataError> {
         self.check_indices(indices)?;
         match &self.targets {
-            Targets::Classes(c) => {
+            TargetData::Classes(c) => {
                 if !matches!(out, TargetBuf::Classes(_)) {
                     *out = TargetBuf::Classes(Vec::new());
                 }
@@ -452,7 +452,7 @@ impl Dataset {
                     buf.extend(indices.iter().filter_map(|&i| c.get(i).copied()));
                 }
             }
-            Targets::Values { data, width } => {
+            TargetData::Values { data, width } => {
                 if !matches!(out, TargetBuf::Values(_)) {
                     *out = TargetBuf::Values(Vec::new());
                 }
@@ -503,7 +503,7 @@ impl Dataset {
     /// An error for class targets, a width other than `M`, an index out of range, or a
     /// non-finite value ([`DataError::NonFinite`]).
     pub fn fill_values<const M: usize>(&self, indices: &[usize], y: &mut Batch<M>) -> Result<(), DataError> {
-        let Targets::Values { data, width } = &self.targets else {
+        let TargetData::Values { data, width } = &self.targets else {
             return Err(DataError::shape("fill_values targets", "values", "classes"));
         };
         if *width != M {
@@ -824,7 +824,7 @@ mod tests {
                 matches!(err, DataError::NonFinite { sample: 1, column: 1, what: "target", .. }),
                 "{err:?}"
             );
-            assert!(Dataset::new(x, 2, Targets::Classes(vec![0; 3])).is_err());
+            assert!(Dataset::new(x, 2, TargetData::Classes(vec![0; 3])).is_err());
         }
     }
 
@@ -847,9 +847,9 @@ mod tests {
         let err = d.fill_batch(&[0], &mut Batch::<2>::default()).unwrap_err();
         assert!(matches!(err, DataError::NonFinite { sample: 0, column: 0, .. }), "{err:?}");
 
-        // Targets (values) are checked by both target fills.
+        // TargetData (values) are checked by both target fills.
         let mut r = Dataset::regression(vec![0.0; 2], 1, vec![1.0, 2.0, 3.0, 4.0], 2).unwrap();
-        if let Targets::Values { data, .. } = &mut r.targets {
+        if let TargetData::Values { data, .. } = &mut r.targets {
             data[3] = f32::INFINITY;
         }
         let mut buf = TargetBuf::default();

@@ -17,21 +17,27 @@
 //! # Ok::<(), DataError>(())
 //! ```
 
+mod builtin;
 mod csv;
 mod dataset;
-mod datasets;
 mod download;
 mod error;
 mod idx;
 
 pub use self::csv::TargetKind;
-pub use dataset::{shuffle, Dataset, Standardizer, TargetBuf, Targets, MAX_CLASSES};
-pub use datasets::{fashion_mnist, mnist, FileSpec, Search, Source};
+pub use builtin::{fashion_mnist, mnist, FileSpec, Search, Source};
+pub use dataset::{shuffle, Dataset, Standardizer, TargetBuf, TargetData, MAX_CLASSES};
 pub use error::DataError;
 pub use idx::{gunzip_if_gz, parse_idx, read_idx, read_idx_with_limit, read_maybe_gz, Idx, MAX_IDX_BYTES};
 
-/// Re-exports for `mlp::prelude`. [`Targets`] stays out: the prelude's `Targets` is the
-/// losses' borrowed one, which [`TargetBuf::as_targets`] produces.
+/// The old name of [`TargetData`], which clashed with the losses' [`crate::loss::Targets`].
+#[deprecated(
+    note = "renamed to `mlp::data::TargetData`; `mlp::loss::Targets` is the per-batch view losses take"
+)]
+pub type Targets = TargetData;
+
+/// Re-exports for `mlp::prelude`. [`TargetData`] stays out: the prelude's `Targets` is
+/// the losses' borrowed one, which [`TargetBuf::as_targets`] produces.
 pub mod prelude {
     pub use super::{fashion_mnist, mnist, shuffle, DataError, Dataset, Standardizer, TargetBuf, TargetKind};
 }

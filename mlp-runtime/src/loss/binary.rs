@@ -5,7 +5,7 @@
 //! `bce = -(t log_sigmoid(z) + (1 - t) log_sigmoid(-z))`. A sample's loss is the mean over
 //! its width, the batch loss the mean over samples.
 
-use super::{batch_size, check_classes, check_values, fail, Loss, Targets, EPSILON};
+use super::{batch_size, check_classes, check_values, fail, Loss, TargetError, Targets, EPSILON};
 use crate::activation::sigmoid;
 use crate::Activation;
 
@@ -113,7 +113,7 @@ impl Loss for BinaryCrossentropy {
         total / width as f64
     }
 
-    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
         match targets {
             Targets::Values(v) => check_values(self.name(), v, width),
             Targets::Classes(c) if width == 1 => check_classes(self.name(), c, 2),

@@ -5,7 +5,7 @@
 //! `p = output / sum(output)`, `p = clip(p, 1e-7, 1 - 1e-7)`, `loss = -sum(target * log(p))`;
 //! on logits: `loss = -sum(target * log_softmax(output))`. The batch loss is the mean.
 
-use super::{batch_size, check_classes, check_values, fail, Loss, Targets, EPSILON};
+use super::{batch_size, check_classes, check_values, fail, Loss, TargetError, Targets, EPSILON};
 use crate::Activation;
 
 /// Cross-entropy between integer class labels and the network's class scores, Keras'
@@ -96,7 +96,7 @@ impl Loss for SparseCategoricalCrossentropy {
         sum(true, self.from_logits, output, width, targets)
     }
 
-    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
         let name = self.name();
         match targets {
             Targets::Classes(c) => check_classes(name, c, width),
@@ -104,11 +104,11 @@ impl Loss for SparseCategoricalCrossentropy {
                 check_values(name, v, 1)?;
                 match v.iter().position(|&x| class_of(x, width).is_none()) {
                     None => Ok(()),
-                    Some(i) => Err(format!(
+                    Some(i) => Err(TargetError::new(format!(
                         "{name}: target {i} is {}, not a class index in 0..{width}; \
                          pass class indices, or use categorical_crossentropy for one-hot rows",
                         v[i]
-                    )),
+                    ))),
                 }
             }
         }
@@ -139,7 +139,7 @@ impl Loss for CategoricalCrossentropy {
         sum(false, self.from_logits, output, width, targets)
     }
 
-    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
         match targets {
             Targets::Classes(c) => check_classes(self.name(), c, width),
             Targets::Values(v) => check_values(self.name(), v, width),

@@ -27,6 +27,32 @@ pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
 /// before a logarithm is taken.
 pub const EPSILON: f32 = 1e-7;
 
+/// Why targets do not suit a loss, from [`Loss::check_targets`]. The message names the
+/// loss and says what to change.
+///
+/// ```
+/// use mlp_runtime::prelude::*;
+/// let err = SparseCategoricalCrossentropy::new().check_targets(Targets::Classes(&[3]), 3).unwrap_err();
+/// assert!(err.message().contains("outputs only 3 classes"), "{err}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TargetError {
+    message: String,
+}
+
+impl TargetError {
+    /// An error with `message`: the loss's name, what is wrong and what to change, lowercase.
+    pub fn new(message: impl Into<String>) -> Self {
+        TargetError { message: message.into() }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 /// Targets of one batch, in the same sample order as the network output.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Targets<'a> {
@@ -56,7 +82,7 @@ impl Targets<'_> {
 /// Malformed input (a width of zero, an output whose length is not a multiple of the
 /// width, targets of the wrong count or kind, a class index out of range) never panics:
 /// the loss returns `NaN`, zeroes `grad`, and the trainer's NaN check reports it.
-/// [`Loss::check_targets`] gives the reason as an error message, and trainers call it once
+/// [`Loss::check_targets`] gives the reason as a [`TargetError`], and trainers call it once
 /// per data set before training.
 pub trait Loss {
     /// Keras' name for the loss (`"sparse_categorical_crossentropy"`, ...).
@@ -87,7 +113,7 @@ pub trait Loss {
     /// Checks, once per data set, that `targets` suit this loss and an output of `width`
     /// floats per sample: the right kind, class indices below `width`, whole samples.
     /// The message says what to change.
-    fn check_targets(&self, _targets: Targets<'_>, _width: usize) -> Result<(), String> {
+    fn check_targets(&self, _targets: Targets<'_>, _width: usize) -> Result<(), TargetError> {
         Ok(())
     }
 }
@@ -112,7 +138,7 @@ impl<L: Loss + ?Sized> Loss for Box<L> {
     fn loss_sum(&self, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
         (**self).loss_sum(output, width, targets)
     }
-    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+    fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
         (**self).check_targets(targets, width)
     }
 }
@@ -134,31 +160,31 @@ fn fail(grad: &mut [f32]) -> f32 {
 }
 
 /// Common shape checks for `check_targets`.
-fn check_values(name: &str, values: &[f32], width: usize) -> Result<(), String> {
+fn check_values(name: &str, values: &[f32], width: usize) -> Result<(), TargetError> {
     if width == 0 {
-        return Err(format!("{name}: the network output has width 0"));
+        return Err(TargetError::new(format!("{name}: the network output has width 0")));
     }
     if !values.len().is_multiple_of(width) {
-        return Err(format!(
+        return Err(TargetError::new(format!(
             "{name}: {} target values do not split into samples of width {width}; give {width} floats per sample",
             values.len()
-        ));
+        )));
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(format!("{name}: target value {i} is {}", values[i]));
+        return Err(TargetError::new(format!("{name}: target value {i} is {}", values[i])));
     }
     Ok(())
 }
 
-fn check_classes(name: &str, classes: &[u32], width: usize) -> Result<(), String> {
+fn check_classes(name: &str, classes: &[u32], width: usize) -> Result<(), TargetError> {
     if width == 0 {
-        return Err(format!("{name}: the network output has width 0"));
+        return Err(TargetError::new(format!("{name}: the network output has width 0")));
     }
     if let Some(i) = classes.iter().position(|&c| c as usize >= width) {
-        return Err(format!(
+        return Err(TargetError::new(format!(
             "{name}: target {i} is class {}, but the network outputs only {width} classes (0..{width})",
             classes[i]
-        ));
+        )));
     }
     Ok(())
 }
@@ -167,6 +193,6 @@ fn check_classes(name: &str, classes: &[u32], width: usize) -> Result<(), String
 pub mod prelude {
     pub use super::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
-        SparseCategoricalCrossentropy, Targets,
+        SparseCategoricalCrossentropy, TargetError, Targets,
     };
 }

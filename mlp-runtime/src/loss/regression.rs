@@ -6,7 +6,7 @@
 //! They take [`Targets::Values`] only: a class index has no meaning as a regression
 //! target, so [`Targets::Classes`] makes the loss `NaN` and `check_targets` explains.
 
-use super::{batch_size, check_values, fail, Loss, Targets};
+use super::{batch_size, check_values, fail, Loss, TargetError, Targets};
 use crate::Activation;
 
 /// Mean squared error, Keras' `MeanSquaredError`: `mean((y - t)^2)`.
@@ -142,14 +142,14 @@ fn sum<L: Elementwise>(l: &L, output: &[f32], width: usize, targets: Targets<'_>
     total / width as f64
 }
 
-fn check<L: Elementwise>(targets: Targets<'_>, width: usize) -> Result<(), String> {
+fn check<L: Elementwise>(targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
     match targets {
         Targets::Values(v) => check_values(L::NAME, v, width),
-        Targets::Classes(_) => Err(format!(
+        Targets::Classes(_) => Err(TargetError::new(format!(
             "{}: targets are class indices, but a regression loss needs float values ({width} per sample); \
              use sparse_categorical_crossentropy for classes",
             L::NAME
-        )),
+        ))),
     }
 }
 
@@ -168,7 +168,7 @@ macro_rules! impl_loss {
             fn loss_sum(&self, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
                 sum(self, output, width, targets)
             }
-            fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), String> {
+            fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
                 check::<$t>(targets, width)
             }
         }

@@ -32,8 +32,13 @@ where
         let before = snapshot(&mut self.net);
         let state = load_checkpoint(path, &mut self.net)?;
         if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
-            restore(&mut self.net, &before);
-            return Err(TrainError::Checkpoint { path: path.display().to_string(), reason });
+            // `before` is a snapshot of this network, so putting it back cannot fail; were
+            // it to, the error says so beside the checkpoint's.
+            let reason = match restore(&mut self.net, &before) {
+                Ok(()) => reason,
+                Err(e) => format!("{reason}; the weights could not be put back either: {e}"),
+            };
+            return Err(TrainError::Checkpoint { path: path.to_path_buf(), reason });
         }
         self.epoch = state.epoch;
         self.ctx.rng = state.rng.restore();

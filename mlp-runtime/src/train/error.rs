@@ -2,6 +2,7 @@
 
 use crate::data::DataError;
 use crate::io::WeightError;
+use std::path::PathBuf;
 
 /// An error from `fit`, `evaluate` or `predict`.
 #[derive(Debug, thiserror::Error)]
@@ -54,18 +55,18 @@ pub enum TrainError {
     #[error(transparent)]
     Weights(#[from] WeightError),
     /// A checkpoint does not fit this model.
-    #[error("checkpoint {path}: {reason}")]
+    #[error("checkpoint {}: {reason}", path.display())]
     Checkpoint {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// Why.
         reason: String,
     },
     /// A callback could not write its file.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// The cause.
         source: std::io::Error,
     },

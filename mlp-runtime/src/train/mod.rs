@@ -18,25 +18,29 @@
 pub mod callbacks;
 mod checkpoint;
 mod error;
+mod fit;
 mod history;
 mod metrics;
 mod progress;
+mod update;
 
 pub use callbacks::{Callback, Control};
 pub use error::{StepError, TrainError};
+pub use fit::Fit;
 pub use history::{EpochLogs, History};
 pub use metrics::Metric;
 pub use progress::Verbosity;
+pub use update::apply_update;
 
 use crate::batch::Batch;
-use crate::data::{Dataset, TargetBuf};
-use crate::layer::{Backward, Context, Layer, Param, Visitor};
+use crate::data::{Dataset, TargetBuf, TargetData};
+use crate::layer::{Backward, Context, Layer};
 use crate::loss::{Loss, Targets};
-use crate::optim::clip::{clip_norm, clip_value, global_norm_scale, scale, sum_sq};
-use crate::optim::{Clip, Optimizer};
+use crate::optim::Optimizer;
 use crate::rng::Rng;
 use progress::Progress;
 use std::time::Instant;
+use update::penalty;
 
 /// A network with its optimizer, loss and metrics: Keras' compiled model.
 pub struct Model<N: Layer, O, L> {
@@ -46,8 +50,10 @@ pub struct Model<N: Layer, O, L> {
     pub optimizer: O,
     /// The loss.
     pub loss: L,
-    /// Metrics reported beside the loss (accuracy by default).
-    pub metrics: Vec<Metric>,
+    /// Metrics reported beside the loss (accuracy by default); see [`Model::with_metrics`].
+    metrics: Vec<Metric>,
+    /// Correct samples per metric in the last training step, one slot per metric.
+    correct: Vec<usize>,
     /// Mode and generator for forward passes; the generator also shuffles.
     ctx: Context,
     /// Epochs completed, over every `fit` call.
@@ -57,80 +63,6 @@ pub struct Model<N: Layer, O, L> {
     targets: TargetBuf,
     order: Vec<usize>,
     out: Vec<f32>,
-}
-
-/// Settings of one `fit` call, with Keras' defaults.
-pub struct Fit<'a, N> {
-    epochs: usize,
-    batch_size: usize,
-    shuffle: bool,
-    validation_split: f64,
-    validation_data: Option<&'a Dataset>,
-    verbosity: Verbosity,
-    seed: Option<u64>,
-    callbacks: Vec<Box<dyn Callback<N> + 'a>>,
-}
-
-impl<N> Default for Fit<'_, N> {
-    fn default() -> Self {
-        Fit {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: true,
-            validation_split: 0.0,
-            validation_data: None,
-            verbosity: Verbosity::default(),
-            seed: None,
-            callbacks: Vec::new(),
-        }
-    }
-}
-
-impl<'a, N> Fit<'a, N> {
-    /// One epoch, batch size 32, shuffling, no validation, a progress bar.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Epochs to train in this call (continuing the model's count).
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Samples per step.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Shuffle the training samples before each epoch (default true).
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-    /// Keras' `validation_split`: the last `fraction` of the data, taken before shuffling.
-    pub fn validation_split(mut self, fraction: f64) -> Self {
-        self.validation_split = fraction;
-        self
-    }
-    /// Keras' `validation_data`.
-    pub fn validation_data(mut self, data: &'a Dataset) -> Self {
-        self.validation_data = Some(data);
-        self
-    }
-    /// How much to print on stderr.
-    pub fn verbose(mut self, verbosity: Verbosity) -> Self {
-        self.verbosity = verbosity;
-        self
-    }
-    /// Reseeds the generator behind shuffling and dropout before training.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-    /// Adds a callback.
-    pub fn callback(mut self, callback: impl Callback<N> + 'a) -> Self {
-        self.callbacks.push(Box::new(callback));
-        self
-    }
 }
 
 /// Loss and metrics over a data set, as `evaluate` returns them.
@@ -156,8 +88,6 @@ impl Evaluation {
 pub struct StepStats {
     /// Mean loss of the batch, penalties included.
     pub loss: f32,
-    /// Correct samples per metric (up to four metrics).
-    pub correct: [usize; 4],
 }
 
 impl<N, O, L, const I: usize, const OUT: usize> Model<N, O, L>
@@ -174,6 +104,7 @@ where
             optimizer,
             loss,
             metrics: vec![Metric::Accuracy],
+            correct: vec![0],
             ctx: Context::train(0),
             epoch: 0,
             x: Batch::default(),
@@ -184,13 +115,27 @@ where
         }
     }
 
-    /// Replaces the metrics (at most four).
+    /// Replaces the metrics, Keras' `metrics=[...]`: any number, reported in this order.
+    #[must_use]
     pub fn with_metrics(mut self, metrics: &[Metric]) -> Self {
-        self.metrics = metrics.iter().copied().take(4).collect();
+        self.metrics = metrics.to_vec();
+        self.correct = vec![0; metrics.len()];
         self
     }
 
+    /// The metrics reported beside the loss, in order.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// Correct samples per metric (in the order of [`Model::metrics`]) in the batch of
+    /// the last [`Model::train_step`].
+    pub fn step_correct(&self) -> &[usize] {
+        &self.correct
+    }
+
     /// Reseeds the generator behind shuffling and dropout.
+    #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.ctx.rng = crate::rng::seeded(seed);
         self
@@ -213,13 +158,16 @@ where
             });
         }
         let reason = match data.targets() {
-            crate::data::Targets::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
-            crate::data::Targets::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
+            TargetData::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
+            TargetData::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
         };
-        reason.map_err(|reason| TrainError::Targets { set, loss: self.loss.name(), reason })
+        reason.map_err(|e| TrainError::Targets { set, loss: self.loss.name(), reason: e.to_string() })
     }
 
     /// Keras' `model.fit`: trains for `fit.epochs` more epochs and returns their logs.
+    ///
+    /// With [`Fit::validation_data`], that set validates every epoch and
+    /// [`Fit::validation_split`] is ignored, as in Keras.
     pub fn fit(&mut self, data: &Dataset, mut fit: Fit<'_, N>) -> Result<History, TrainError> {
         if fit.batch_size == 0 {
             return Err(TrainError::Config("batch size must be at least 1".into()));
@@ -231,8 +179,10 @@ where
             )));
         }
         self.optimizer.validate().map_err(TrainError::Config)?;
+        // Keras: validation_data, when given, overrides validation_split.
+        let use_split = fit.validation_data.is_none() && fit.validation_split > 0.0;
         let split;
-        let (train, valid) = if fit.validation_split > 0.0 {
+        let (train, valid) = if use_split {
             split = data.split_last(fit.validation_split)?;
             (&split.0, Some(&split.1))
         } else {
@@ -246,7 +196,7 @@ where
             return Err(TrainError::Shape { what: "training data is empty".into() });
         }
         if valid.is_some_and(Dataset::is_empty) {
-            let what = if fit.validation_split > 0.0 {
+            let what = if use_split {
                 format!(
                     "validation_split {} of {} samples leaves no validation data; raise it or drop it",
                     fit.validation_split,
@@ -267,6 +217,8 @@ where
         let mut callbacks = std::mem::take(&mut fit.callbacks);
         self.with_control(|ctl| callbacks.iter_mut().try_for_each(|c| c.on_train_begin(ctl)))?;
         self.order = train.indices();
+        // Sized once per call: the steps below add into it without allocating.
+        let mut correct = vec![0usize; self.metrics.len()];
         for _ in 0..fit.epochs {
             let epoch = self.epoch + 1;
             let mut stop = false;
@@ -279,22 +231,23 @@ where
                 self.order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                 crate::data::shuffle(&mut self.order, &mut self.ctx.rng);
             }
-            let (mut loss_sum, mut correct, mut seen) = (0.0f64, [0usize; 4], 0usize);
+            let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+            correct.fill(0);
             let order = std::mem::take(&mut self.order);
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
                 train.fill_batch(chunk, &mut self.x)?;
                 train.fill_targets(chunk, &mut self.targets)?;
                 let stats = self.step_on_buffers().map_err(|e| e.at(epoch, b + 1))?;
                 loss_sum += stats.loss as f64 * chunk.len() as f64;
-                correct.iter_mut().zip(stats.correct).for_each(|(c, s)| *c += s);
+                correct.iter_mut().zip(&self.correct).for_each(|(c, s)| *c += s);
                 seen += chunk.len();
                 let acc = (!self.metrics.is_empty()).then(|| correct[0] as f64 / seen as f64);
                 progress.step(loss_sum / seen as f64, acc);
             }
             self.order = order;
             let mut values = vec![("loss".to_string(), (loss_sum / seen as f64) as f32)];
-            for (m, c) in self.metrics.iter().zip(correct) {
-                values.push((m.name(), (c as f64 / seen as f64) as f32));
+            for (m, c) in self.metrics.iter().zip(&correct) {
+                values.push((m.name(), (*c as f64 / seen as f64) as f32));
             }
             if let Some(v) = valid {
                 let eval = self.evaluate_with(v, fit.batch_size.max(256))?;
@@ -330,21 +283,23 @@ where
     }
 
     /// One training step on a batch: forward, loss, backward, update. Returns the batch's
-    /// loss (penalties included) and metric counts.
+    /// loss (penalties included); [`Model::step_correct`] then holds its metric counts.
     ///
     /// A NaN or infinite loss or gradient is an error, and then no trainable tensor has
     /// changed: the weights are as the previous step left them (Keras' `TerminateOnNaN`,
     /// checked before the update rather than after). Batch norm's running statistics have
     /// already taken the batch in, as its forward pass does in Keras.
     pub fn train_step(&mut self, x: &Batch<I>, targets: Targets<'_>) -> Result<StepStats, StepError> {
-        let mut stats = StepStats { loss: 0.0, correct: [0; 4] };
+        let mut stats = StepStats { loss: 0.0 };
         let fused = self.loss.fuses_with(self.net.output_activation());
         self.ctx.mode = crate::layer::Mode::Train;
         self.net.forward(x, &mut self.ctx);
         let out = self.net.output();
         self.dy.set_len(x.len());
         stats.loss = self.loss.loss_and_grad(out.as_slice(), OUT, targets, self.dy.as_mut_slice(), fused);
-        for (c, m) in stats.correct.iter_mut().zip(&self.metrics) {
+        // `correct` has one slot per metric: `compile` and `with_metrics`, the only
+        // writers of `metrics`, size it.
+        for (c, m) in self.correct.iter_mut().zip(&self.metrics) {
             *c = m.correct(out.as_slice(), OUT, targets);
         }
         if !stats.loss.is_finite() {
@@ -378,7 +333,7 @@ where
             });
         }
         let mut ctx = Context::infer();
-        let (mut loss_sum, mut correct) = (0.0f64, [0usize; 4]);
+        let (mut loss_sum, mut correct) = (0.0f64, vec![0usize; self.metrics.len()]);
         let all: Vec<usize> = data.indices();
         for chunk in all.chunks(batch_size.max(1)) {
             data.fill_batch(chunk, &mut self.x)?;
@@ -463,122 +418,5 @@ where
         self.ctx.mode = crate::layer::Mode::Train;
         self.ctx.mc_dropout = false;
         Ok(())
-    }
-}
-
-/// Keras' regularization loss: `sum(l1 * |w| + l2 * w^2)` over penalized kernels.
-fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
-    let mut total = 0.0f64;
-    crate::tensors::collect(net, |p| {
-        if p.l1 > 0.0 || p.l2 > 0.0 {
-            for w in p.value.iter() {
-                total += (p.l1 * w.abs()) as f64 + (p.l2 * w * w) as f64;
-            }
-        }
-    });
-    total
-}
-
-/// Adds penalty gradients, clips, updates every trainable tensor and zeroes all
-/// gradients. Returns the penalty of the weights before the update.
-///
-/// Every gradient is checked before any tensor changes: if one holds a NaN or an
-/// infinity, nothing is updated, all gradients are zeroed and the error names the
-/// tensor, so the weights trained so far survive.
-pub fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
-    net: &mut N,
-    optimizer: &mut O,
-) -> Result<f64, StepError> {
-    let clip = optimizer.clip().effective();
-    // Pass 1: the finiteness check, penalty gradients (they are part of the loss, so
-    // they are clipped with the rest) and, when asked for, the global norm.
-    let mut pre =
-        Prepare { penalty: 0.0, sum_sq: 0.0, global: clip.global_norm.is_some(), slot: 0, bad: None };
-    net.visit(&mut pre);
-    if let Some(bad) = pre.bad {
-        crate::tensors::zero_grads(net);
-        return Err(StepError::NonFiniteGradient { tensor: param_name(net, bad) });
-    }
-    let global_scale = match clip.global_norm {
-        Some(max) => global_norm_scale(pre.sum_sq, max),
-        None => 1.0,
-    };
-    optimizer.begin_step();
-    net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
-    Ok(pre.penalty)
-}
-
-/// The full name of the `slot`-th trainable tensor in visit order (the slots of
-/// [`Update`]); only called on the error path.
-fn param_name<N: Layer + ?Sized>(net: &mut N, slot: usize) -> String {
-    let (mut i, mut found) = (0, String::new());
-    crate::tensors::for_each_tensor(net, |name, t| {
-        if let crate::tensors::Tensor::Param(_) = t {
-            if i == slot {
-                found = name.to_owned();
-            }
-            i += 1;
-        }
-    });
-    found
-}
-
-struct Prepare {
-    penalty: f64,
-    sum_sq: f64,
-    global: bool,
-    /// Slot numbering as in [`Update`], and the first slot whose gradient is not finite.
-    slot: usize,
-    bad: Option<usize>,
-}
-
-impl Visitor for Prepare {
-    fn param(&mut self, _: &'static str, p: Param<'_>) {
-        let slot = self.slot;
-        self.slot += 1;
-        if !p.trainable {
-            return;
-        }
-        if p.l1 > 0.0 || p.l2 > 0.0 {
-            for (g, w) in p.grad.iter_mut().zip(p.value.iter()) {
-                self.penalty += (p.l1 * w.abs() + p.l2 * w * w) as f64;
-                *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
-            }
-        }
-        if self.bad.is_none() && !crate::finite::all_finite(p.grad) {
-            self.bad = Some(slot);
-        }
-        if self.global {
-            self.sum_sq += sum_sq(p.grad);
-        }
-    }
-}
-
-struct Update<'a, O: ?Sized> {
-    optimizer: &'a mut O,
-    clip: Clip,
-    global_scale: f32,
-    slot: usize,
-}
-
-impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
-    fn param(&mut self, _: &'static str, p: Param<'_>) {
-        // Slots number every tensor, frozen or not, so freezing a layer never moves
-        // another tensor's optimizer state.
-        let slot = self.slot;
-        self.slot += 1;
-        if p.trainable {
-            if let Some(max) = self.clip.norm {
-                clip_norm(p.grad, max);
-            }
-            if self.global_scale != 1.0 {
-                scale(p.grad, self.global_scale);
-            }
-            if let Some(v) = self.clip.value {
-                clip_value(p.grad, v);
-            }
-            self.optimizer.update(slot, p.value, p.grad);
-        }
-        p.grad.fill(0.0);
     }
 }

@@ -28,7 +28,7 @@ impl CsvLogger {
 
     fn write(&self) -> Result<(), TrainError> {
         crate::io::atomic::write(&self.path, self.text.as_bytes())
-            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
+            .map_err(|source| TrainError::Io { path: self.path.clone(), source })
     }
 }
 
@@ -41,7 +41,7 @@ impl<N> Callback<N> for CsvLogger {
         self.text.clear();
         // A path that cannot take the log fails now, not after an epoch of training.
         crate::io::check_writable(&self.path)
-            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
+            .map_err(|source| TrainError::Io { path: self.path.clone(), source })
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {

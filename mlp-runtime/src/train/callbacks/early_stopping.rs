@@ -107,7 +107,11 @@ impl<N: Layer> Callback<N> for EarlyStopping {
 
     fn on_train_end(&mut self, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         if self.restore_best && !self.best_weights.is_empty() {
-            restore(ctl.net, &self.best_weights);
+            // The snapshot is of this very network, so this fails only if a callback swapped it.
+            restore(ctl.net, &self.best_weights).map_err(|e| TrainError::Callback {
+                callback: "EarlyStopping",
+                reason: format!("cannot restore the best weights: {e}"),
+            })?;
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ impl<N: Layer> Callback<N> for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         // A path that cannot take the file fails now, not after an epoch of training.
         crate::io::check_writable(&self.path)
-            .map_err(|source| TrainError::Io { path: self.path.display().to_string(), source })
+            .map_err(|source| TrainError::Io { path: self.path.clone(), source })
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
