@@ -33,7 +33,10 @@ where
         let state = load_checkpoint(path, &mut self.net)?;
         if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
             restore(&mut self.net, &before);
-            return Err(TrainError::Checkpoint { path: path.display().to_string(), reason });
+            return Err(TrainError::Checkpoint {
+                path: path.display().to_string(),
+                reason: reason.to_string(),
+            });
         }
         self.epoch = state.epoch;
         self.ctx.rng = state.rng.restore();

@@ -230,7 +230,7 @@ where
                 fit.validation_split
             )));
         }
-        self.optimizer.validate().map_err(TrainError::Config)?;
+        self.optimizer.validate().map_err(|e| TrainError::Config(e.to_string()))?;
         let split;
         let (train, valid) = if fit.validation_split > 0.0 {
             split = data.split_last(fit.validation_split)?;

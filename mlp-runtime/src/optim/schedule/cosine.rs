@@ -1,6 +1,6 @@
 //! Cosine decay with optional linear warmup, Keras' `CosineDecay`.
 
-use super::Schedule;
+use super::{OptimError, Schedule};
 
 /// Keras' `CosineDecay`: an optional linear warmup from `initial` to `warmup_target` over
 /// `warmup_steps`, then a cosine decay over `decay_steps` from `warmup_target` (or
@@ -78,9 +78,14 @@ impl Schedule for CosineDecay {
         lr as f32
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         if self.decay_steps == 0 {
-            return Err("CosineDecay decay_steps must be > 0".into());
+            return Err(OptimError::Hyperparameter {
+                owner: "CosineDecay",
+                name: "decay_steps",
+                value: 0.0,
+                expected: "> 0",
+            });
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! Keras' `ReduceLROnPlateau` callback, as a small state machine.
 
+use crate::optim::{check, OptimError, Range};
+
 /// Whether the monitored metric should fall (a loss) or rise (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PlateauMode {
@@ -153,17 +155,9 @@ impl ReduceLrOnPlateau {
     }
 
     /// Checks the parameters (Keras rejects `factor >= 1`).
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.factor >= 0.0 && self.factor < 1.0) {
-            return Err(format!("ReduceLrOnPlateau factor must be in [0, 1), got {}", self.factor));
-        }
-        if !(self.min_lr >= 0.0 && self.min_lr.is_finite()) {
-            return Err(format!(
-                "ReduceLrOnPlateau min_lr must be a finite number >= 0, got {}",
-                self.min_lr
-            ));
-        }
-        Ok(())
+    pub fn validate(&self) -> Result<(), OptimError> {
+        check("ReduceLrOnPlateau", "factor", self.factor, Range::UnitOpen)?;
+        check("ReduceLrOnPlateau", "min_lr", self.min_lr, Range::NonNegative)
     }
 }
 
