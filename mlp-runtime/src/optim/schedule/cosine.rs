@@ -39,12 +39,14 @@ impl CosineDecay {
     }
 
     /// Sets the final rate as a fraction of the starting one.
+    #[must_use]
     pub fn alpha(mut self, alpha: f32) -> Self {
         self.alpha = alpha;
         self
     }
 
     /// Warms up linearly from `initial` to `target` over `steps` before decaying.
+    #[must_use]
     pub fn warmup(mut self, target: f32, steps: u64) -> Self {
         self.warmup_target = Some(target);
         self.warmup_steps = steps;

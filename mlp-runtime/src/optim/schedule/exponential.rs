@@ -31,6 +31,7 @@ impl ExponentialDecay {
     }
 
     /// Decays in whole periods only.
+    #[must_use]
     pub fn staircase(mut self, staircase: bool) -> Self {
         self.staircase = staircase;
         self

@@ -49,18 +49,21 @@ impl OneCycle {
     }
 
     /// Sets the starting rate.
+    #[must_use]
     pub fn start_lr(mut self, lr: f32) -> Self {
         self.start_lr = Some(lr);
         self
     }
 
     /// Sets the length of the final annealing.
+    #[must_use]
     pub fn last_iterations(mut self, n: u64) -> Self {
         self.last_iterations = Some(n);
         self
     }
 
     /// Sets the final rate.
+    #[must_use]
     pub fn last_lr(mut self, lr: f32) -> Self {
         self.last_lr = Some(lr);
         self

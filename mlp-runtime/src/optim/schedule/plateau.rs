@@ -73,36 +73,42 @@ impl ReduceLrOnPlateau {
     }
 
     /// Sets the factor.
+    #[must_use]
     pub fn factor(mut self, factor: f32) -> Self {
         self.factor = factor;
         self
     }
 
     /// Sets the patience.
+    #[must_use]
     pub fn patience(mut self, patience: u32) -> Self {
         self.patience = patience;
         self
     }
 
     /// Sets min_delta.
+    #[must_use]
     pub fn min_delta(mut self, min_delta: f32) -> Self {
         self.min_delta = min_delta;
         self
     }
 
     /// Sets the cooldown.
+    #[must_use]
     pub fn cooldown(mut self, cooldown: u32) -> Self {
         self.cooldown = cooldown;
         self
     }
 
     /// Sets the floor of the rate.
+    #[must_use]
     pub fn min_lr(mut self, min_lr: f32) -> Self {
         self.min_lr = min_lr;
         self
     }
 
     /// Sets the mode and resets the counters (the starting `best` depends on it).
+    #[must_use]
     pub fn mode(mut self, mode: PlateauMode) -> Self {
         self.mode = mode;
         self.reset();
