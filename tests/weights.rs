@@ -693,7 +693,7 @@ fn checkpoints_resume_bit_identically() -> Result {
 
     // Another optimizer's state is refused by name.
     let err = loaded.restore_optimizer(&mut Sgd::new(0.1)).unwrap_err();
-    assert_eq!(err, "the checkpoint holds the state of optimizer `adam`, not `SGD`");
+    assert_eq!(err.to_string(), "the checkpoint holds the state of optimizer `adam`, not `SGD`");
     Ok(())
 }
 

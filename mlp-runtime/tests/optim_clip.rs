@@ -84,7 +84,7 @@ fn builders_attach_clipping_to_any_optimizer() {
     let mut opt = Adagrad::new(0.1).clipnorm(1.0);
     assert_eq!((opt.name(), opt.learning_rate()), ("adagrad", 0.1));
     opt.set_learning_rate(0.2);
-    assert_eq!(opt.inner().lr, 0.2);
+    assert_eq!(opt.inner().learning_rate(), 0.2);
     let mut w = [1.0f32];
     opt.begin_step();
     opt.update(0, &mut w, &[1.0]);

@@ -378,7 +378,7 @@ fn bad_state_is_rejected_and_changes_nothing() {
     ];
     for s in bad {
         let e = opt.set_state(7, &s).unwrap_err();
-        assert!(!e.is_empty());
+        assert!(!e.to_string().is_empty());
         assert_eq!((opt.state(), opt.iterations()), before, "changed by rejected state {s:?}: {e}");
     }
     assert!(Sgd::new(0.1).set_state(1, &[("0.m".into(), v(3))]).is_err(), "no momentum, no m");
@@ -423,24 +423,31 @@ fn a_tensor_of_new_length_gets_fresh_state_without_panicking() {
 #[test]
 fn keras_defaults_and_names() {
     let s = Sgd::default();
-    assert_eq!((s.lr, s.momentum, s.nesterov, s.name()), (0.01, 0.0, false, "SGD"));
+    assert_eq!((s.learning_rate(), s.get_momentum(), s.get_nesterov(), s.name()), (0.01, 0.0, false, "SGD"));
     let a = Adam::default();
     assert_eq!(
-        (a.lr, a.beta_1, a.beta_2, a.epsilon, a.amsgrad, a.name()),
+        (a.learning_rate(), a.get_beta_1(), a.get_beta_2(), a.get_epsilon(), a.get_amsgrad(), a.name()),
         (1e-3, 0.9, 0.999, 1e-7, false, "adam")
     );
     let w = AdamW::default();
-    assert_eq!((w.learning_rate(), w.weight_decay, w.name()), (1e-3, 0.004, "adamw"));
+    assert_eq!((w.learning_rate(), w.get_weight_decay(), w.name()), (1e-3, 0.004, "adamw"));
+    assert_eq!((w.get_beta_1(), w.get_beta_2(), w.get_epsilon(), w.get_amsgrad()), (0.9, 0.999, 1e-7, false));
     let n = Nadam::default();
-    assert_eq!((n.lr, n.beta_1, n.beta_2, n.epsilon, n.name()), (1e-3, 0.9, 0.999, 1e-7, "nadam"));
+    assert_eq!(
+        (n.learning_rate(), n.get_beta_1(), n.get_beta_2(), n.get_epsilon(), n.name()),
+        (1e-3, 0.9, 0.999, 1e-7, "nadam")
+    );
     let r = RMSprop::default();
     assert_eq!(
-        (r.lr, r.rho, r.momentum, r.epsilon, r.centered, r.name()),
+        (r.learning_rate(), r.get_rho(), r.get_momentum(), r.get_epsilon(), r.get_centered(), r.name()),
         (1e-3, 0.9, 0.0, 1e-7, false, "rmsprop")
     );
     let g = Adagrad::default();
-    assert_eq!((g.lr, g.initial_accumulator_value, g.epsilon, g.name()), (1e-3, 0.1, 1e-7, "adagrad"));
-    assert_eq!(Adam::new(0.5).beta_1(0.8).beta_2(0.99).epsilon(1e-8).lr, 0.5);
+    assert_eq!(
+        (g.learning_rate(), g.get_initial_accumulator_value(), g.get_epsilon(), g.name()),
+        (1e-3, 0.1, 1e-7, "adagrad")
+    );
+    assert_eq!(Adam::new(0.5).beta_1(0.8).beta_2(0.99).epsilon(1e-8).learning_rate(), 0.5);
     for make in all_optimizers() {
         let o = make();
         assert_eq!(o.validate(), Ok(()), "{}", o.name());
@@ -450,15 +457,79 @@ fn keras_defaults_and_names() {
 
 #[test]
 fn validate_rejects_what_keras_rejects() {
-    assert!(Sgd::new(0.1).momentum(1.5).validate().unwrap_err().contains("momentum"));
-    assert!(Sgd::new(f32::NAN).validate().unwrap_err().contains("learning rate"));
-    assert!(Adam::new(0.1).beta_1(1.0).validate().unwrap_err().contains("beta_1"));
-    assert!(AdamW::new(0.1).weight_decay(-1.0).validate().unwrap_err().contains("weight_decay"));
+    let message = |o: &dyn Optimizer| o.validate().unwrap_err().to_string();
+    assert!(message(&Sgd::new(0.1).momentum(1.5)).contains("momentum"));
+    assert!(message(&Sgd::new(f32::NAN)).contains("learning rate"));
+    assert!(message(&Adam::new(0.1).beta_1(1.0)).contains("beta_1"));
+    assert!(message(&AdamW::new(0.1).weight_decay(-1.0)).contains("weight_decay"));
     assert!(Nadam::new(0.1).beta_2(-0.1).validate().is_err());
     assert!(RMSprop::new(0.1).rho(1.0).validate().is_err());
     assert!(Adagrad::new(0.1).initial_accumulator_value(-1.0).validate().is_err());
-    assert!(Adam::new(0.1).clipnorm(0.0).validate().unwrap_err().contains("clipnorm"));
+    assert!(message(&Adam::new(0.1).clipnorm(0.0)).contains("clipnorm"));
     assert!(Adam::new(0.1).global_clipnorm(f32::INFINITY).validate().is_err());
     let bad_schedule = mlp_runtime::optim::CosineDecay::new(0.1, 0);
     assert!(Adam::new(0.1).with_schedule(bad_schedule).validate().is_err());
+}
+
+#[test]
+fn errors_are_typed_and_name_the_setting() {
+    // A std::error::Error, so `?` works in a function returning Box<dyn Error>.
+    fn validated(o: &dyn Optimizer) -> Result<(), Box<dyn std::error::Error>> {
+        Ok(o.validate()?)
+    }
+    assert!(validated(&Sgd::default()).is_ok());
+    assert_eq!(
+        Sgd::new(0.1).momentum(1.5).validate(),
+        Err(OptimError::Hyperparameter { owner: "SGD", name: "momentum", value: 1.5, expected: "in [0, 1]" })
+    );
+    let e = validated(&AdamW::new(0.1).beta_2(1.0)).unwrap_err();
+    assert_eq!(e.to_string(), "adamw beta_2 must be in [0, 1), got 1");
+    // The epsilon bound reads as words, not as f32::MAX spelled out.
+    let e = Adam::new(0.1).epsilon(-1.0).validate().unwrap_err();
+    assert_eq!(e.to_string(), "adam epsilon must be a finite number >= 0, got -1");
+    let e = Nadam::new(f32::INFINITY).validate().unwrap_err();
+    assert_eq!(e.to_string(), "nadam learning rate must be a finite number >= 0, got inf");
+    let e = Sgd::new(0.1).clipvalue(-1.0).validate().unwrap_err();
+    assert_eq!(e.to_string(), "SGD clipvalue must be a finite number > 0, got -1");
+    // Each wrapper passes its inner optimizer's error on unchanged.
+    let e = Adagrad::new(0.1).epsilon(f32::NAN).clipnorm(1.0).with_schedule(|_| 0.1).validate();
+    assert!(matches!(e, Err(OptimError::Hyperparameter { owner: "adagrad", name: "epsilon", .. })), "{e:?}");
+}
+
+#[test]
+fn state_errors_name_the_tensor() {
+    let mut opt = Adam::default();
+    let v = |n: usize| vec![0.5f32; n];
+    let err = |opt: &mut Adam, s: Vec<(&str, Vec<f32>)>| {
+        let s: Vec<(String, Vec<f32>)> = s.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        opt.set_state(1, &s).unwrap_err()
+    };
+    assert_eq!(
+        err(&mut opt, vec![("0.v_hat", v(3))]),
+        OptimError::StateKind { tensor: "0.v_hat".into(), kind: "v_hat".into(), keeps: vec!["m", "v"] }
+    );
+    assert_eq!(err(&mut opt, vec![("x.m", v(3))]), OptimError::StateName("x.m".into()));
+    assert_eq!(err(&mut opt, vec![("0.m", v(1)), ("0.m", v(1))]), OptimError::StateDuplicate("0.m".into()));
+    assert_eq!(err(&mut opt, vec![("0.m", vec![])]), OptimError::StateEmpty("0.m".into()));
+    assert_eq!(err(&mut opt, vec![("learning_rate", vec![])]), OptimError::StateLearningRate);
+    let e = err(&mut opt, vec![("1.m", v(3)), ("1.v", v(2))]);
+    assert_eq!(e, OptimError::StateIncomplete { slot: 1, lengths: vec![("m", 3), ("v", 2)] });
+    assert_eq!(e.to_string(), "optimizer state of slot 1 is incomplete or inconsistent (1.m: 3, 1.v: 2)");
+    // AMSGrad keeps v_hat too, so the same tensor is accepted there.
+    let mut ams = Adam::default().amsgrad(true);
+    let state = [("0.m", v(3)), ("0.v", v(3)), ("0.v_hat", v(3))].map(|(n, v)| (n.to_string(), v));
+    assert_eq!(ams.set_state(4, &state), Ok(()));
+    assert_eq!(ams.iterations(), 4);
+}
+
+#[test]
+fn adagrad_starts_new_accumulators_at_the_configured_value() {
+    // One step from the accumulator 0.5: w = 1 - lr * g / sqrt(0.5 + g^2 + eps).
+    let mut opt = Adagrad::new(0.1).initial_accumulator_value(0.5);
+    let mut w = [1.0f32];
+    opt.begin_step();
+    opt.update(0, &mut w, &[2.0]);
+    let expected = 1.0 - 0.1 * 2.0 / (0.5f64 + 4.0 + 1e-7).sqrt();
+    assert!((w[0] as f64 - expected).abs() < 1e-6, "{} vs {expected}", w[0]);
+    assert_eq!(opt.state()[0], ("0.accumulator".to_string(), vec![4.5]));
 }

@@ -33,8 +33,10 @@ fn piecewise_constant_points() {
     }
     assert_eq!(s.boundaries(), &[100_000, 110_000]);
     let e = PiecewiseConstantDecay::new(vec![10], vec![1.0]).unwrap_err();
-    assert!(e.contains("one more value"), "{e}");
-    assert!(PiecewiseConstantDecay::new(vec![10, 10], vec![1.0, 0.5, 0.1]).is_err());
+    assert!(e.to_string().contains("one more value"), "{e}");
+    assert_eq!(e, OptimError::PiecewiseLengths { boundaries: 1, values: 1 });
+    let e = PiecewiseConstantDecay::new(vec![10, 10], vec![1.0, 0.5, 0.1]).unwrap_err();
+    assert_eq!(e, OptimError::PiecewiseBoundaries(vec![10, 10]));
     assert_eq!(PiecewiseConstantDecay::new(vec![], vec![0.3]).unwrap().lr(5), 0.3);
 }
 

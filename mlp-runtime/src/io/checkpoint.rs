@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use super::error::WeightError;
 use super::weights::{self, LoadOptions, OwnedTensor, OPTIMIZER_PREFIX};
 use crate::layer::Layer;
-use crate::optim::Optimizer;
+use crate::optim::{OptimError, Optimizer};
 use crate::rng::Rng;
 
 /// The checkpoint format version this crate writes and reads.
@@ -163,7 +163,7 @@ impl FromStr for RngState {
 /// let mut resumed = Net::seeded(2);
 /// let state = load_checkpoint(&path, &mut resumed)?;
 /// let mut opt2 = Adam::default();
-/// state.restore_optimizer(&mut opt2).map_err(|e| e.to_string())?;
+/// state.restore_optimizer(&mut opt2)?;
 /// assert_eq!((state.epoch, opt2.iterations()), (5, 1));
 /// assert_eq!(state.rng.restore(), rng);
 /// assert_eq!(resumed.get_tensor("dense_0.weight"), net.get_tensor("dense_0.weight"));
@@ -201,13 +201,12 @@ impl CheckpointState {
 
     /// Restores the optimizer's state ([`Optimizer::set_state`]) after checking that the
     /// checkpoint was written by an optimizer of the same name. Nothing changes on error.
-    pub fn restore_optimizer<O: Optimizer + ?Sized>(&self, optimizer: &mut O) -> Result<(), String> {
+    pub fn restore_optimizer<O: Optimizer + ?Sized>(&self, optimizer: &mut O) -> Result<(), OptimError> {
         if optimizer.name() != self.optimizer_name {
-            return Err(format!(
-                "the checkpoint holds the state of optimizer `{}`, not `{}`",
-                self.optimizer_name,
-                optimizer.name()
-            ));
+            return Err(OptimError::OtherOptimizer {
+                saved: self.optimizer_name.clone(),
+                current: optimizer.name(),
+            });
         }
         optimizer.set_state(self.optimizer_iterations, &self.optimizer)
     }

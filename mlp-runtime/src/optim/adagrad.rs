@@ -1,7 +1,7 @@
 //! Adagrad, Keras' `Adagrad`.
 
-use super::state::{self, Slots};
-use super::{check_lr, check_range, Optimizer};
+use super::state::{bookkeeping, Core, Slots};
+use super::{check, OptimError, Optimizer, Range};
 
 /// Adagrad, Keras 3's `Adagrad` (defaults: learning rate 1e-3, initial accumulator 0.1,
 /// `epsilon` 1e-7).
@@ -14,38 +14,41 @@ use super::{check_lr, check_range, Optimizer};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adagrad {
-    /// Learning rate.
-    pub lr: f32,
-    /// Starting value of every accumulator (must be >= 0).
-    pub initial_accumulator_value: f32,
-    /// Added to the accumulator inside the square root.
-    pub epsilon: f32,
-    iterations: u64,
-    acc: Slots,
+    epsilon: f32,
+    /// Learning rate, steps, and the accumulators (whose starting value is
+    /// `initial_accumulator_value`).
+    core: Core<1>,
 }
 
 impl Adagrad {
     /// Adagrad with learning rate `lr` and Keras' other defaults.
     pub fn new(lr: f32) -> Self {
-        Adagrad {
-            lr,
-            initial_accumulator_value: 0.1,
-            epsilon: 1e-7,
-            iterations: 0,
-            acc: Slots::new("accumulator", 0.1),
-        }
+        Adagrad { epsilon: 1e-7, core: Core::new(lr, [Slots::new("accumulator", 0.1)]) }
     }
 
-    /// Sets the accumulators' starting value.
+    /// Sets the accumulators' starting value (must be >= 0).
+    #[must_use]
     pub fn initial_accumulator_value(mut self, v: f32) -> Self {
-        self.initial_accumulator_value = v;
+        let [acc] = &mut self.core.slots;
+        acc.set_init(v);
         self
     }
 
-    /// Sets epsilon.
+    /// Sets epsilon, added to the accumulator inside the square root.
+    #[must_use]
     pub fn epsilon(mut self, epsilon: f32) -> Self {
         self.epsilon = epsilon;
         self
+    }
+
+    /// The accumulators' starting value (set by [`Adagrad::initial_accumulator_value`]).
+    pub fn get_initial_accumulator_value(&self) -> f32 {
+        self.core.slots[0].init()
+    }
+
+    /// Epsilon (set by [`Adagrad::epsilon`]).
+    pub fn get_epsilon(&self) -> f32 {
+        self.epsilon
     }
 }
 
@@ -61,52 +64,30 @@ impl Optimizer for Adagrad {
         "adagrad"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.iterations += 1;
-    }
+    bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let (lr, eps) = (self.lr, self.epsilon);
-        // The public field may have been set directly: read it at allocation time.
-        self.acc.set_init(self.initial_accumulator_value);
-        let acc = self.acc.get(slot, value.len());
+        let (lr, eps) = (self.core.lr, self.epsilon);
+        let [acc] = &mut self.core.slots;
+        let acc = acc.get(slot, value.len());
         for ((w, a), &g) in value.iter_mut().zip(acc.iter_mut()).zip(grad) {
             *a += g * g;
             *w -= lr * g / (*a + eps).sqrt();
         }
     }
 
-    fn iterations(&self) -> u64 {
-        self.iterations
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        self.core.restore([true], iterations, state)
     }
 
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        state::save(&[&self.acc], self.lr)
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        state::restore(&mut [&mut self.acc], &mut self.lr, state)?;
-        self.iterations = iterations;
-        Ok(())
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        check_lr(self.lr)?;
-        check_range(
-            "adagrad initial_accumulator_value",
-            self.initial_accumulator_value,
-            0.0,
-            f32::MAX,
-            true,
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("adagrad")?;
+        check(
+            "adagrad",
+            "initial_accumulator_value",
+            self.get_initial_accumulator_value(),
+            Range::NonNegative,
         )?;
-        check_range("adagrad epsilon", self.epsilon, 0.0, f32::MAX, true)
+        check("adagrad", "epsilon", self.epsilon, Range::NonNegative)
     }
 }

@@ -1,7 +1,7 @@
 //! Adam, Keras' `Adam` (and the update `AdamW` shares).
 
-use super::state::{self, Slots};
-use super::{check_lr, check_range, Optimizer};
+use super::state::{bookkeeping, Core, Slots};
+use super::{check, OptimError, Optimizer, Range};
 
 /// Adam, Keras 3's `Adam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7, no AMSGrad).
@@ -29,77 +29,61 @@ use super::{check_lr, check_range, Optimizer};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adam {
-    /// Learning rate.
-    pub lr: f32,
-    /// Decay rate of the first-moment estimate.
-    pub beta_1: f32,
-    /// Decay rate of the second-moment estimate.
-    pub beta_2: f32,
-    /// Added to `sqrt(v)` for numerical stability.
-    pub epsilon: f32,
-    /// The AMSGrad variant (the running maximum of `v` is used).
-    pub amsgrad: bool,
-    iterations: u64,
-    m: Slots,
-    v: Slots,
-    v_hat: Slots,
+    rule: AdamRule,
+    /// Learning rate, steps, and the buffers `m`, `v`, `v_hat`.
+    core: Core<3>,
 }
 
-impl Adam {
-    /// Adam with learning rate `lr` and Keras' other defaults.
-    pub fn new(lr: f32) -> Self {
-        Adam {
-            lr,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            amsgrad: false,
-            iterations: 0,
-            m: Slots::new("m", 0.0),
-            v: Slots::new("v", 0.0),
-            v_hat: Slots::new("v_hat", 0.0),
-        }
+/// Adam's hyper-parameters and update, which [`AdamW`](super::AdamW) shares.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamRule {
+    /// Decay rate of the first-moment estimate.
+    pub(crate) beta_1: f32,
+    /// Decay rate of the second-moment estimate.
+    pub(crate) beta_2: f32,
+    /// Added to `sqrt(v)` for numerical stability.
+    pub(crate) epsilon: f32,
+    /// The AMSGrad variant (the running maximum of `v` is used).
+    pub(crate) amsgrad: bool,
+}
+
+impl AdamRule {
+    /// Keras' defaults.
+    pub(crate) const KERAS: AdamRule = AdamRule { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false };
+
+    /// The bookkeeping Adam needs: `m`, `v`, and `v_hat` for AMSGrad.
+    pub(crate) const fn core(lr: f32) -> Core<3> {
+        Core::new(lr, [Slots::new("m", 0.0), Slots::new("v", 0.0), Slots::new("v_hat", 0.0)])
     }
 
-    /// Sets the first-moment decay rate.
-    pub fn beta_1(mut self, beta_1: f32) -> Self {
-        self.beta_1 = beta_1;
-        self
-    }
-
-    /// Sets the second-moment decay rate.
-    pub fn beta_2(mut self, beta_2: f32) -> Self {
-        self.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets epsilon.
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// Uses the AMSGrad variant.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
+    /// The buffers these settings keep.
+    pub(crate) fn used(&self) -> [bool; 3] {
+        [true, true, self.amsgrad]
     }
 
     /// The Adam update of one tensor, after `weight_decay * lr` of decoupled decay
     /// (Keras applies decay before the update, with the same learning rate).
-    pub(crate) fn step(&mut self, slot: usize, value: &mut [f32], grad: &[f32], weight_decay: f32) {
-        let t = self.iterations.max(1) as f64;
+    pub(crate) fn step(
+        &self,
+        core: &mut Core<3>,
+        slot: usize,
+        value: &mut [f32],
+        grad: &[f32],
+        weight_decay: f32,
+    ) {
+        let t = core.iterations.max(1) as f64;
         let (b1, b2) = (self.beta_1, self.beta_2);
         // Step constants in f64: beta^t for large t is where f32 would lose the most.
         let alpha =
-            (self.lr as f64 * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
+            (core.lr as f64 * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
         let (c1, c2, eps) = (1.0 - b1, 1.0 - b2, self.epsilon);
-        let decay = weight_decay * self.lr;
+        let decay = weight_decay * core.lr;
         let n = value.len();
-        let m = self.m.get(slot, n);
-        let v = self.v.get(slot, n);
+        let [m, v, v_hat] = &mut core.slots;
+        let m = m.get(slot, n);
+        let v = v.get(slot, n);
         if self.amsgrad {
-            let vh = self.v_hat.get(slot, n);
+            let vh = v_hat.get(slot, n);
             for ((((w, m), v), vh), &g) in
                 value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut()).zip(grad)
             {
@@ -119,22 +103,76 @@ impl Adam {
         }
     }
 
-    pub(crate) fn restore(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        if self.amsgrad {
-            state::restore(&mut [&mut self.m, &mut self.v, &mut self.v_hat], &mut self.lr, state)?;
-        } else {
-            state::restore(&mut [&mut self.m, &mut self.v], &mut self.lr, state)?;
+    /// Checks the settings, naming `owner` (`"adam"` or `"adamw"`).
+    pub(crate) fn check(&self, owner: &'static str) -> Result<(), OptimError> {
+        check(owner, "beta_1", self.beta_1, Range::UnitOpen)?;
+        check(owner, "beta_2", self.beta_2, Range::UnitOpen)?;
+        check(owner, "epsilon", self.epsilon, Range::NonNegative)
+    }
+}
+
+/// The builders and getters of [`AdamRule`]'s settings, for a type with a field `rule`
+/// (Adam and AdamW: one source for both).
+macro_rules! adam_settings {
+    () => {
+        /// Sets the first-moment decay rate (Keras requires `[0, 1)`).
+        #[must_use]
+        pub fn beta_1(mut self, beta_1: f32) -> Self {
+            self.rule.beta_1 = beta_1;
+            self
         }
-        self.iterations = iterations;
-        Ok(())
+
+        /// Sets the second-moment decay rate (Keras requires `[0, 1)`).
+        #[must_use]
+        pub fn beta_2(mut self, beta_2: f32) -> Self {
+            self.rule.beta_2 = beta_2;
+            self
+        }
+
+        /// Sets epsilon, added to `sqrt(v)` for numerical stability.
+        #[must_use]
+        pub fn epsilon(mut self, epsilon: f32) -> Self {
+            self.rule.epsilon = epsilon;
+            self
+        }
+
+        /// Uses the AMSGrad variant (the running maximum of `v` is used).
+        #[must_use]
+        pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+            self.rule.amsgrad = amsgrad;
+            self
+        }
+
+        /// The first-moment decay rate (set by [`Self::beta_1`]).
+        pub fn get_beta_1(&self) -> f32 {
+            self.rule.beta_1
+        }
+
+        /// The second-moment decay rate (set by [`Self::beta_2`]).
+        pub fn get_beta_2(&self) -> f32 {
+            self.rule.beta_2
+        }
+
+        /// Epsilon (set by [`Self::epsilon`]).
+        pub fn get_epsilon(&self) -> f32 {
+            self.rule.epsilon
+        }
+
+        /// Whether this is the AMSGrad variant (set by [`Self::amsgrad`]).
+        pub fn get_amsgrad(&self) -> bool {
+            self.rule.amsgrad
+        }
+    };
+}
+pub(crate) use adam_settings;
+
+impl Adam {
+    /// Adam with learning rate `lr` and Keras' other defaults.
+    pub fn new(lr: f32) -> Self {
+        Adam { rule: AdamRule::KERAS, core: AdamRule::core(lr) }
     }
 
-    pub(crate) fn check(&self, name: &str) -> Result<(), String> {
-        check_lr(self.lr)?;
-        check_range(&format!("{name} beta_1"), self.beta_1, 0.0, 1.0, false)?;
-        check_range(&format!("{name} beta_2"), self.beta_2, 0.0, 1.0, false)?;
-        check_range(&format!("{name} epsilon"), self.epsilon, 0.0, f32::MAX, true)
-    }
+    adam_settings!();
 }
 
 impl Default for Adam {
@@ -149,35 +187,18 @@ impl Optimizer for Adam {
         "adam"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.iterations += 1;
-    }
+    bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.step(slot, value, grad, 0.0);
+        self.rule.step(&mut self.core, slot, value, grad, 0.0);
     }
 
-    fn iterations(&self) -> u64 {
-        self.iterations
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        self.core.restore(self.rule.used(), iterations, state)
     }
 
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        state::save(&[&self.m, &self.v, &self.v_hat], self.lr)
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        self.restore(iterations, state)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        self.check("adam")
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("adam")?;
+        self.rule.check("adam")
     }
 }

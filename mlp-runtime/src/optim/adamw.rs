@@ -1,13 +1,15 @@
 //! AdamW: Adam with decoupled weight decay, Keras' `AdamW`.
 
-use super::{check_range, Adam, Optimizer};
+use super::adam::{adam_settings, AdamRule};
+use super::state::{bookkeeping, Core};
+use super::{check, OptimError, Optimizer, Range};
 
 /// Adam with decoupled weight decay, Keras 3's `AdamW` (defaults: learning rate 1e-3,
 /// weight decay 0.004, and Adam's).
 ///
 /// Keras applies the decay before the Adam update, scaled by the learning rate
 /// (`keras/src/optimizers/base_optimizer.py`, `_apply_weight_decay`):
-/// `w -= w * weight_decay * lr`, then the [`Adam`] update with the undecayed gradient.
+/// `w -= w * weight_decay * lr`, then the [`Adam`](super::Adam) update with the undecayed gradient.
 /// Every tensor the trainer passes is decayed (Keras decays biases too unless excluded).
 ///
 /// ```
@@ -20,46 +22,31 @@ use super::{check_range, Adam, Optimizer};
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamW {
-    /// Decoupled weight decay, multiplied by the learning rate at each step.
-    pub weight_decay: f32,
-    adam: Adam,
+    weight_decay: f32,
+    rule: AdamRule,
+    /// Learning rate, steps, and Adam's buffers.
+    core: Core<3>,
 }
 
 impl AdamW {
     /// AdamW with learning rate `lr` and Keras' other defaults.
     pub fn new(lr: f32) -> Self {
-        AdamW { weight_decay: 0.004, adam: Adam::new(lr) }
+        AdamW { weight_decay: 0.004, rule: AdamRule::KERAS, core: AdamRule::core(lr) }
     }
 
-    /// Sets the weight decay.
+    /// Sets the decoupled weight decay, multiplied by the learning rate at each step.
+    #[must_use]
     pub fn weight_decay(mut self, weight_decay: f32) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
-    /// Sets the first-moment decay rate.
-    pub fn beta_1(mut self, beta_1: f32) -> Self {
-        self.adam.beta_1 = beta_1;
-        self
+    /// The weight decay (set by [`AdamW::weight_decay`]).
+    pub fn get_weight_decay(&self) -> f32 {
+        self.weight_decay
     }
 
-    /// Sets the second-moment decay rate.
-    pub fn beta_2(mut self, beta_2: f32) -> Self {
-        self.adam.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets epsilon.
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.adam.epsilon = epsilon;
-        self
-    }
-
-    /// Uses the AMSGrad variant.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.adam.amsgrad = amsgrad;
-        self
-    }
+    adam_settings!();
 }
 
 impl Default for AdamW {
@@ -74,36 +61,19 @@ impl Optimizer for AdamW {
         "adamw"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.adam.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.adam.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.adam.begin_step();
-    }
+    bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.adam.step(slot, value, grad, self.weight_decay);
+        self.rule.step(&mut self.core, slot, value, grad, self.weight_decay);
     }
 
-    fn iterations(&self) -> u64 {
-        self.adam.iterations()
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        self.core.restore(self.rule.used(), iterations, state)
     }
 
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        self.adam.state()
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        self.adam.restore(iterations, state)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        self.adam.check("adamw")?;
-        check_range("adamw weight_decay", self.weight_decay, 0.0, f32::MAX, true)
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("adamw")?;
+        self.rule.check("adamw")?;
+        check("adamw", "weight_decay", self.weight_decay, Range::NonNegative)
     }
 }

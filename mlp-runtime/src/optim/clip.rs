@@ -17,7 +17,7 @@
 //! assert_eq!(b, [0.0, 0.5]);
 //! ```
 
-use super::{Optimizer, Schedule, Scheduled};
+use super::{check, forward, OptimError, Optimizer, Range, Schedule, Scheduled};
 
 /// The clipping an optimizer asks for. Keras accepts only one of the three; if several
 /// are set, the trainer applies the one Keras' `_clip_gradients` would check first:
@@ -133,21 +133,25 @@ impl<O> Clipped<O> {
     }
 
     /// Clips each tensor's norm to `max` instead (Keras allows one kind of clipping).
+    #[must_use]
     pub fn clipnorm(self, max: f32) -> Self {
         Clipped { clip: Clip { norm: Some(max), ..Clip::NONE }, ..self }
     }
 
     /// Clips each element to `[-v, v]` instead (Keras allows one kind of clipping).
+    #[must_use]
     pub fn clipvalue(self, v: f32) -> Self {
         Clipped { clip: Clip { value: Some(v), ..Clip::NONE }, ..self }
     }
 
     /// Clips the joint norm to `max` instead (Keras allows one kind of clipping).
+    #[must_use]
     pub fn global_clipnorm(self, max: f32) -> Self {
         Clipped { clip: Clip { global_norm: Some(max), ..Clip::NONE }, ..self }
     }
 
     /// Drives the inner optimizer's learning rate from `schedule` (clipping unchanged).
+    #[must_use]
     pub fn with_schedule<S: Schedule>(self, schedule: S) -> Clipped<Scheduled<O, S>>
     where
         O: Optimizer,
@@ -157,45 +161,24 @@ impl<O> Clipped<O> {
 }
 
 impl<O: Optimizer> Optimizer for Clipped<O> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn learning_rate(&self) -> f32 {
-        self.inner.learning_rate()
-    }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.inner.set_learning_rate(lr)
-    }
-    fn begin_step(&mut self) {
-        self.inner.begin_step()
-    }
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.inner.update(slot, value, grad)
-    }
+    forward!(inner: name, learning_rate, set_learning_rate, begin_step, update, iterations, state, set_state);
+
     fn clip(&self) -> Clip {
         self.clip
     }
-    fn iterations(&self) -> u64 {
-        self.inner.iterations()
-    }
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        self.inner.state()
-    }
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        self.inner.set_state(iterations, state)
-    }
-    fn validate(&self) -> Result<(), String> {
+
+    fn validate(&self) -> Result<(), OptimError> {
         self.inner.validate()?;
-        let bad = [
+        let bounds = [
             ("clipvalue", self.clip.value),
             ("clipnorm", self.clip.norm),
             ("global_clipnorm", self.clip.global_norm),
-        ]
-        .into_iter()
-        .find_map(|(n, b)| b.filter(|b| !(b.is_finite() && *b > 0.0)).map(|b| (n, b)));
-        match bad {
-            Some((n, b)) => Err(format!("{n} must be a finite number > 0, got {b}")),
-            None => Ok(()),
+        ];
+        for (name, bound) in bounds {
+            if let Some(b) = bound {
+                check(self.inner.name(), name, b, Range::Positive)?;
+            }
         }
+        Ok(())
     }
 }

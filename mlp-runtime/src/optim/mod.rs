@@ -23,6 +23,7 @@ pub mod schedule;
 mod adagrad;
 mod adam;
 mod adamw;
+mod error;
 mod nadam;
 mod rmsprop;
 mod sgd;
@@ -32,6 +33,7 @@ pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use clip::{Clip, Clipped};
+pub use error::OptimError;
 pub use nadam::Nadam;
 pub use rmsprop::RMSprop;
 pub use schedule::{
@@ -39,6 +41,8 @@ pub use schedule::{
     Schedule, Scheduled,
 };
 pub use sgd::Sgd;
+
+use error::{check, Range};
 
 /// An optimizer: updates tensors in place from their gradients, keeping per-tensor state.
 pub trait Optimizer {
@@ -67,11 +71,11 @@ pub trait Optimizer {
     /// bit-identical to an uninterrupted run.
     fn state(&self) -> Vec<(String, Vec<f32>)>;
     /// Restores what [`Optimizer::state`] and [`Optimizer::iterations`] returned. Nothing
-    /// changes on error; the message names the offending tensor.
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String>;
+    /// changes on error; the error names the offending tensor.
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError>;
     /// Checks the hyperparameters (Keras raises for these at construction); trainers call
-    /// it before the first step. The message names the parameter and its valid range.
-    fn validate(&self) -> Result<(), String> {
+    /// it before the first step. The error names the parameter and its valid range.
+    fn validate(&self) -> Result<(), OptimError> {
         Ok(())
     }
 }
@@ -101,10 +105,10 @@ impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
     fn state(&self) -> Vec<(String, Vec<f32>)> {
         (**self).state()
     }
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         (**self).set_state(iterations, state)
     }
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         (**self).validate()
     }
 }
@@ -120,20 +124,24 @@ impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
 /// ```
 pub trait OptimizerExt: Optimizer + Sized {
     /// Keras' `clipnorm`: each gradient tensor is rescaled so its L2 norm is at most `max`.
+    #[must_use]
     fn clipnorm(self, max: f32) -> Clipped<Self> {
         Clipped::new(self, Clip { norm: Some(max), ..Clip::NONE })
     }
     /// Keras' `clipvalue`: each gradient element is clipped to `[-v, v]`.
+    #[must_use]
     fn clipvalue(self, v: f32) -> Clipped<Self> {
         Clipped::new(self, Clip { value: Some(v), ..Clip::NONE })
     }
     /// Keras' `global_clipnorm`: all gradients are rescaled together so their joint L2
     /// norm is at most `max`.
+    #[must_use]
     fn global_clipnorm(self, max: f32) -> Clipped<Self> {
         Clipped::new(self, Clip { global_norm: Some(max), ..Clip::NONE })
     }
     /// Drives the learning rate from `schedule`, evaluated at the step count before each
     /// step, as when a Keras optimizer is given a `LearningRateSchedule`.
+    #[must_use]
     fn with_schedule<S: Schedule>(self, schedule: S) -> Scheduled<Self, S> {
         Scheduled::new(self, schedule)
     }
@@ -141,25 +149,61 @@ pub trait OptimizerExt: Optimizer + Sized {
 
 impl<O: Optimizer> OptimizerExt for O {}
 
-/// Checks one hyperparameter against a range; the message names it.
-fn check_range(name: &str, v: f32, lo: f32, hi: f32, hi_inclusive: bool) -> Result<(), String> {
-    let ok = v >= lo && if hi_inclusive { v <= hi } else { v < hi };
-    if ok {
-        Ok(())
-    } else {
-        let close = if hi_inclusive { ']' } else { ')' };
-        Err(format!("{name} must be in [{lo}, {hi}{close}, got {v}"))
-    }
+/// Forwards the listed [`Optimizer`] methods to the optimizer in field `$inner`, for the
+/// wrappers ([`Clipped`], [`Scheduled`]), which change one or two and pass the rest on.
+macro_rules! forward {
+    ($inner:ident: $($method:ident),+) => { $($crate::optim::forward!(@ $inner $method);)+ };
+    (@ $inner:ident name) => {
+        fn name(&self) -> &'static str {
+            self.$inner.name()
+        }
+    };
+    (@ $inner:ident learning_rate) => {
+        fn learning_rate(&self) -> f32 {
+            self.$inner.learning_rate()
+        }
+    };
+    (@ $inner:ident set_learning_rate) => {
+        fn set_learning_rate(&mut self, lr: f32) {
+            self.$inner.set_learning_rate(lr)
+        }
+    };
+    (@ $inner:ident begin_step) => {
+        fn begin_step(&mut self) {
+            self.$inner.begin_step()
+        }
+    };
+    (@ $inner:ident update) => {
+        fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+            self.$inner.update(slot, value, grad)
+        }
+    };
+    (@ $inner:ident clip) => {
+        fn clip(&self) -> $crate::optim::Clip {
+            self.$inner.clip()
+        }
+    };
+    (@ $inner:ident iterations) => {
+        fn iterations(&self) -> u64 {
+            self.$inner.iterations()
+        }
+    };
+    (@ $inner:ident state) => {
+        fn state(&self) -> Vec<(String, Vec<f32>)> {
+            self.$inner.state()
+        }
+    };
+    (@ $inner:ident set_state) => {
+        fn set_state(
+            &mut self,
+            iterations: u64,
+            state: &[(String, Vec<f32>)],
+        ) -> Result<(), $crate::optim::OptimError> {
+            self.$inner.set_state(iterations, state)
+        }
+    };
 }
-
-/// Checks a learning rate: finite and not negative.
-fn check_lr(lr: f32) -> Result<(), String> {
-    if lr.is_finite() && lr >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("learning rate must be a finite number >= 0, got {lr}"))
-    }
-}
+use forward;
 
 /// Re-exports for `mlp::prelude`.
 pub mod prelude {
@@ -168,5 +212,5 @@ pub mod prelude {
         CosineDecay, ExponentialDecay, OneCycle, PiecewiseConstantDecay, PlateauMode, ReduceLrOnPlateau,
         Schedule, Scheduled,
     };
-    pub use super::{Adagrad, Adam, AdamW, Nadam, Optimizer, OptimizerExt, RMSprop, Sgd};
+    pub use super::{Adagrad, Adam, AdamW, Nadam, OptimError, Optimizer, OptimizerExt, RMSprop, Sgd};
 }

@@ -1,7 +1,7 @@
 //! Nadam: Adam with Nesterov momentum, Keras' `Nadam`.
 
-use super::state::{self, Slots};
-use super::{check_lr, check_range, Optimizer};
+use super::state::{bookkeeping, Core, Slots};
+use super::{check, OptimError, Optimizer, Range};
 
 /// Nadam, Keras 3's `Nadam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7), Dozat's Adam with Nesterov momentum and a momentum schedule.
@@ -21,52 +21,61 @@ use super::{check_lr, check_range, Optimizer};
 /// need only `m` and `v`.
 #[derive(Clone, Debug)]
 pub struct Nadam {
-    /// Learning rate.
-    pub lr: f32,
-    /// Decay rate of the first-moment estimate.
-    pub beta_1: f32,
-    /// Decay rate of the second-moment estimate.
-    pub beta_2: f32,
-    /// Added to `sqrt(v_hat)` for numerical stability.
-    pub epsilon: f32,
-    iterations: u64,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
     /// `prod_t` above, in f32 like Keras' variable.
     u_product: f32,
-    m: Slots,
-    v: Slots,
+    /// Learning rate, steps, and the buffers `m`, `v`.
+    core: Core<2>,
 }
 
 impl Nadam {
     /// Nadam with learning rate `lr` and Keras' other defaults.
     pub fn new(lr: f32) -> Self {
         Nadam {
-            lr,
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            iterations: 0,
             u_product: 1.0,
-            m: Slots::new("m", 0.0),
-            v: Slots::new("v", 0.0),
+            core: Core::new(lr, [Slots::new("m", 0.0), Slots::new("v", 0.0)]),
         }
     }
 
-    /// Sets the first-moment decay rate.
+    /// Sets the first-moment decay rate (Keras requires `[0, 1)`).
+    #[must_use]
     pub fn beta_1(mut self, beta_1: f32) -> Self {
         self.beta_1 = beta_1;
         self
     }
 
-    /// Sets the second-moment decay rate.
+    /// Sets the second-moment decay rate (Keras requires `[0, 1)`).
+    #[must_use]
     pub fn beta_2(mut self, beta_2: f32) -> Self {
         self.beta_2 = beta_2;
         self
     }
 
-    /// Sets epsilon.
+    /// Sets epsilon, added to `sqrt(v_hat)` for numerical stability.
+    #[must_use]
     pub fn epsilon(mut self, epsilon: f32) -> Self {
         self.epsilon = epsilon;
         self
+    }
+
+    /// The first-moment decay rate (set by [`Nadam::beta_1`]).
+    pub fn get_beta_1(&self) -> f32 {
+        self.beta_1
+    }
+
+    /// The second-moment decay rate (set by [`Nadam::beta_2`]).
+    pub fn get_beta_2(&self) -> f32 {
+        self.beta_2
+    }
+
+    /// Epsilon (set by [`Nadam::epsilon`]).
+    pub fn get_epsilon(&self) -> f32 {
+        self.epsilon
     }
 
     /// `u_t` of the formula above.
@@ -93,34 +102,29 @@ impl Optimizer for Nadam {
         "nadam"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr;
-    }
+    bookkeeping!(without begin_step);
 
     fn begin_step(&mut self) {
-        self.iterations += 1;
-        self.advance(self.iterations);
+        self.core.iterations += 1;
+        self.advance(self.core.iterations);
     }
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         // Guard against an update without begin_step: treat it as step 1.
-        let t = self.iterations.max(1);
+        let t = self.core.iterations.max(1);
         let u_t = self.u(t);
         let u_next = self.u(t + 1);
-        let prod = if self.iterations == 0 { u_t } else { self.u_product as f64 };
+        let prod = if self.core.iterations == 0 { u_t } else { self.u_product as f64 };
         let prod_next = prod * u_next;
         // m_hat = a * m + b * g, v_hat = v * c.
         let a = (u_next / (1.0 - prod_next)) as f32;
         let b = ((1.0 - u_t) / (1.0 - prod)) as f32;
         let c = (1.0 / (1.0 - (self.beta_2 as f64).powf(t as f64))) as f32;
-        let (c1, c2, lr, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.lr, self.epsilon);
+        let (c1, c2, lr, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.core.lr, self.epsilon);
         let n = value.len();
-        let m = self.m.get(slot, n);
-        let v = self.v.get(slot, n);
+        let [m, v] = &mut self.core.slots;
+        let m = m.get(slot, n);
+        let v = v.get(slot, n);
         for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
             *m += (g - *m) * c1;
             *v += (g * g - *v) * c2;
@@ -130,19 +134,10 @@ impl Optimizer for Nadam {
         }
     }
 
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        state::save(&[&self.m, &self.v], self.lr)
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         // The shortcut below holds for beta_1 in [0, 1) only.
-        check_range("nadam beta_1", self.beta_1, 0.0, 1.0, false)?;
-        state::restore(&mut [&mut self.m, &mut self.v], &mut self.lr, state)?;
-        self.iterations = iterations;
+        check("nadam", "beta_1", self.beta_1, Range::UnitOpen)?;
+        self.core.restore([true, true], iterations, state)?;
         self.u_product = 1.0;
         for t in 1..=iterations {
             let before = self.u_product.to_bits();
@@ -157,11 +152,11 @@ impl Optimizer for Nadam {
         Ok(())
     }
 
-    fn validate(&self) -> Result<(), String> {
-        check_lr(self.lr)?;
-        check_range("nadam beta_1", self.beta_1, 0.0, 1.0, false)?;
-        check_range("nadam beta_2", self.beta_2, 0.0, 1.0, false)?;
-        check_range("nadam epsilon", self.epsilon, 0.0, f32::MAX, true)
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("nadam")?;
+        check("nadam", "beta_1", self.beta_1, Range::UnitOpen)?;
+        check("nadam", "beta_2", self.beta_2, Range::UnitOpen)?;
+        check("nadam", "epsilon", self.epsilon, Range::NonNegative)
     }
 }
 

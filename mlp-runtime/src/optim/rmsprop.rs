@@ -1,7 +1,7 @@
 //! RMSprop, Keras' `RMSprop`.
 
-use super::state::{self, Slots};
-use super::{check_lr, check_range, Optimizer};
+use super::state::{bookkeeping, Core, Slots};
+use super::{check, OptimError, Optimizer, Range};
 
 /// RMSprop, Keras 3's `RMSprop` (defaults: learning rate 1e-3, `rho` 0.9, momentum 0,
 /// `epsilon` 1e-7, not centered).
@@ -18,60 +18,77 @@ use super::{check_lr, check_range, Optimizer};
 /// Note `epsilon` sits inside the square root, unlike Adam's.
 #[derive(Clone, Debug)]
 pub struct RMSprop {
-    /// Learning rate.
-    pub lr: f32,
-    /// Discount of the running average of squared gradients.
-    pub rho: f32,
-    /// Plain (not Nesterov) momentum; 0 keeps no momentum state.
-    pub momentum: f32,
-    /// Added to the denominator inside the square root.
-    pub epsilon: f32,
-    /// Divide by the estimated variance of the gradient instead of its second moment.
-    pub centered: bool,
-    iterations: u64,
-    v: Slots,
-    mom: Slots,
-    mg: Slots,
+    rho: f32,
+    momentum: f32,
+    epsilon: f32,
+    centered: bool,
+    /// Learning rate, steps, and the buffers `v`, `momentum`, `average_gradient`.
+    core: Core<3>,
 }
 
 impl RMSprop {
     /// RMSprop with learning rate `lr` and Keras' other defaults.
     pub fn new(lr: f32) -> Self {
         RMSprop {
-            lr,
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-7,
             centered: false,
-            iterations: 0,
-            v: Slots::new("v", 0.0),
-            mom: Slots::new("momentum", 0.0),
-            mg: Slots::new("average_gradient", 0.0),
+            core: Core::new(
+                lr,
+                [Slots::new("v", 0.0), Slots::new("momentum", 0.0), Slots::new("average_gradient", 0.0)],
+            ),
         }
     }
 
-    /// Sets `rho`.
+    /// Sets `rho`, the discount of the running average of squared gradients (Keras
+    /// requires `[0, 1)`).
+    #[must_use]
     pub fn rho(mut self, rho: f32) -> Self {
         self.rho = rho;
         self
     }
 
-    /// Sets the momentum.
+    /// Sets the plain (not Nesterov) momentum in `[0, 1]`; 0 keeps no momentum state.
+    #[must_use]
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.momentum = momentum;
         self
     }
 
-    /// Sets epsilon.
+    /// Sets epsilon, added to the denominator inside the square root.
+    #[must_use]
     pub fn epsilon(mut self, epsilon: f32) -> Self {
         self.epsilon = epsilon;
         self
     }
 
-    /// Uses the centered variant.
+    /// Uses the centered variant: divides by the estimated variance of the gradient
+    /// instead of its second moment.
+    #[must_use]
     pub fn centered(mut self, centered: bool) -> Self {
         self.centered = centered;
         self
+    }
+
+    /// `rho` (set by [`RMSprop::rho`]).
+    pub fn get_rho(&self) -> f32 {
+        self.rho
+    }
+
+    /// The momentum (set by [`RMSprop::momentum`]).
+    pub fn get_momentum(&self) -> f32 {
+        self.momentum
+    }
+
+    /// Epsilon (set by [`RMSprop::epsilon`]).
+    pub fn get_epsilon(&self) -> f32 {
+        self.epsilon
+    }
+
+    /// Whether this is the centered variant (set by [`RMSprop::centered`]).
+    pub fn get_centered(&self) -> bool {
+        self.centered
     }
 }
 
@@ -87,26 +104,17 @@ impl Optimizer for RMSprop {
         "rmsprop"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.iterations += 1;
-    }
+    bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let (rho, c, lr, eps, mu) = (self.rho, 1.0 - self.rho, self.lr, self.epsilon, self.momentum);
+        let (rho, c, lr, eps, mu) = (self.rho, 1.0 - self.rho, self.core.lr, self.epsilon, self.momentum);
         let n = value.len();
         let (centered, use_mom) = (self.centered, mu > 0.0);
-        let v = self.v.get(slot, n);
+        let [v, mom, mg] = &mut self.core.slots;
+        let v = v.get(slot, n);
         // Buffers a variant does not use stay empty, as Keras does not create them.
-        let mom: &mut [f32] = if use_mom { self.mom.get(slot, n) } else { &mut [] };
-        let mg: &mut [f32] = if centered { self.mg.get(slot, n) } else { &mut [] };
+        let mom: &mut [f32] = if use_mom { mom.get(slot, n) } else { &mut [] };
+        let mg: &mut [f32] = if centered { mg.get(slot, n) } else { &mut [] };
         for (i, (w, &g)) in value.iter_mut().zip(grad).enumerate() {
             v[i] = rho * v[i] + c * (g * g);
             let denom = if centered {
@@ -125,31 +133,14 @@ impl Optimizer for RMSprop {
         }
     }
 
-    fn iterations(&self) -> u64 {
-        self.iterations
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        self.core.restore([true, self.momentum > 0.0, self.centered], iterations, state)
     }
 
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        state::save(&[&self.v, &self.mom, &self.mg], self.lr)
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        let mut kinds: Vec<&mut Slots> = vec![&mut self.v];
-        if self.momentum > 0.0 {
-            kinds.push(&mut self.mom);
-        }
-        if self.centered {
-            kinds.push(&mut self.mg);
-        }
-        state::restore(&mut kinds, &mut self.lr, state)?;
-        self.iterations = iterations;
-        Ok(())
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        check_lr(self.lr)?;
-        check_range("rmsprop rho", self.rho, 0.0, 1.0, false)?;
-        check_range("rmsprop momentum", self.momentum, 0.0, 1.0, true)?;
-        check_range("rmsprop epsilon", self.epsilon, 0.0, f32::MAX, true)
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("rmsprop")?;
+        check("rmsprop", "rho", self.rho, Range::UnitOpen)?;
+        check("rmsprop", "momentum", self.momentum, Range::Unit)?;
+        check("rmsprop", "epsilon", self.epsilon, Range::NonNegative)
     }
 }

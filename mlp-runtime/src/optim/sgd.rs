@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum, Keras' `SGD`.
 
-use super::state::{self, Slots};
-use super::{check_lr, check_range, Optimizer};
+use super::state::{bookkeeping, Core, Slots};
+use super::{check, OptimError, Optimizer, Range};
 
 /// Gradient descent with momentum, Keras 3's `SGD` (defaults: learning rate 0.01,
 /// momentum 0, no Nesterov).
@@ -24,32 +24,40 @@ use super::{check_lr, check_range, Optimizer};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
-    /// Learning rate.
-    pub lr: f32,
-    /// Momentum in `[0, 1]`; 0 is plain gradient descent.
-    pub momentum: f32,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    iterations: u64,
-    m: Slots,
+    momentum: f32,
+    nesterov: bool,
+    /// Learning rate, steps, and the velocity `m`.
+    core: Core<1>,
 }
 
 impl Sgd {
     /// Plain gradient descent with learning rate `lr`.
     pub fn new(lr: f32) -> Self {
-        Sgd { lr, momentum: 0.0, nesterov: false, iterations: 0, m: Slots::new("m", 0.0) }
+        Sgd { momentum: 0.0, nesterov: false, core: Core::new(lr, [Slots::new("m", 0.0)]) }
     }
 
-    /// Sets the momentum (Keras requires `[0, 1]`).
+    /// Sets the momentum in `[0, 1]`; 0 is plain gradient descent.
+    #[must_use]
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.momentum = momentum;
         self
     }
 
     /// Uses Nesterov momentum.
+    #[must_use]
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
         self
+    }
+
+    /// The momentum (set by [`Sgd::momentum`]).
+    pub fn get_momentum(&self) -> f32 {
+        self.momentum
+    }
+
+    /// Whether the momentum is Nesterov's (set by [`Sgd::nesterov`]).
+    pub fn get_nesterov(&self) -> bool {
+        self.nesterov
     }
 }
 
@@ -65,20 +73,10 @@ impl Optimizer for Sgd {
         "SGD"
     }
 
-    fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.iterations += 1;
-    }
+    bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let lr = self.lr;
+        let lr = self.core.lr;
         if self.momentum == 0.0 {
             // Keras keeps no velocity at momentum 0.
             for (w, &g) in value.iter_mut().zip(grad) {
@@ -87,7 +85,8 @@ impl Optimizer for Sgd {
             return;
         }
         let mu = self.momentum;
-        let m = self.m.get(slot, value.len());
+        let [m] = &mut self.core.slots;
+        let m = m.get(slot, value.len());
         if self.nesterov {
             for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
                 *m = *m * mu - g * lr;
@@ -101,26 +100,12 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn iterations(&self) -> u64 {
-        self.iterations
+    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        self.core.restore([self.momentum != 0.0], iterations, state)
     }
 
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        state::save(&[&self.m], self.lr)
-    }
-
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        if self.momentum == 0.0 {
-            state::restore(&mut [], &mut self.lr, state)?;
-        } else {
-            state::restore(&mut [&mut self.m], &mut self.lr, state)?;
-        }
-        self.iterations = iterations;
-        Ok(())
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        check_lr(self.lr)?;
-        check_range("SGD momentum", self.momentum, 0.0, 1.0, true)
+    fn validate(&self) -> Result<(), OptimError> {
+        self.core.check_lr("SGD")?;
+        check("SGD", "momentum", self.momentum, Range::Unit)
     }
 }

@@ -1,4 +1,8 @@
-//! Per-tensor optimizer state (Keras' optimizer variables), keyed by slot.
+//! The bookkeeping every optimizer shares: learning rate, step count and per-tensor state
+//! (Keras' optimizer variables, keyed by slot), with checkpoint save and restore. An
+//! optimizer's own file keeps only its hyper-parameters and update loop.
+
+use super::{check, OptimError, Range};
 
 /// One kind of per-tensor buffer (Adam's `m`, ...), one buffer per slot.
 #[derive(Clone, Debug)]
@@ -17,6 +21,12 @@ impl Slots {
         Slots { name, init, data: Vec::new() }
     }
 
+    /// The value new buffers start at.
+    pub(crate) fn init(&self) -> f32 {
+        self.init
+    }
+
+    /// Sets the value new buffers start at (Adagrad's initial accumulator).
     pub(crate) fn set_init(&mut self, init: f32) {
         self.init = init;
     }
@@ -36,75 +46,126 @@ impl Slots {
     }
 }
 
-/// The state of `kinds` as named tensors, slot by slot, plus the learning rate.
-pub(crate) fn save(kinds: &[&Slots], lr: f32) -> Vec<(String, Vec<f32>)> {
-    let slots = kinds.iter().map(|k| k.data.len()).max().unwrap_or(0);
-    let mut out = Vec::new();
-    for s in 0..slots {
-        for k in kinds {
-            if let Some(b) = k.data.get(s).filter(|b| !b.is_empty()) {
-                out.push((format!("{s}.{}", k.name), b.clone()));
-            }
-        }
-    }
-    out.push(("learning_rate".to_string(), vec![lr]));
-    out
+/// Learning rate, step count and the per-tensor buffers of `K` kinds.
+#[derive(Clone, Debug)]
+pub(crate) struct Core<const K: usize> {
+    /// The learning rate of the next steps.
+    pub(crate) lr: f32,
+    /// Steps taken (Keras' `iterations`).
+    pub(crate) iterations: u64,
+    /// One [`Slots`] per kind of buffer, in the order [`Core::save`] writes them.
+    pub(crate) slots: [Slots; K],
 }
 
-/// Restores what [`save`] wrote into `kinds` (the buffer kinds this optimizer's settings
-/// use) and `lr`, all or nothing. Every slot must have every kind.
-pub(crate) fn restore(
-    kinds: &mut [&mut Slots],
-    lr: &mut f32,
-    state: &[(String, Vec<f32>)],
-) -> Result<(), String> {
-    let mut new: Vec<Vec<Vec<f32>>> = vec![Vec::new(); kinds.len()];
-    let mut new_lr = *lr;
-    for (name, v) in state {
-        if name == "learning_rate" {
-            match v.as_slice() {
-                [x] if x.is_finite() => new_lr = *x,
-                _ => return Err(format!("optimizer state `{name}` must be one finite float")),
+impl<const K: usize> Core<K> {
+    /// No steps taken yet, no buffers allocated.
+    pub(crate) const fn new(lr: f32, slots: [Slots; K]) -> Self {
+        Core { lr, iterations: 0, slots }
+    }
+
+    /// Checks the learning rate, naming `owner`.
+    pub(crate) fn check_lr(&self, owner: &'static str) -> Result<(), OptimError> {
+        check(owner, "learning rate", self.lr, Range::NonNegative)
+    }
+
+    /// The buffers as named tensors, slot by slot, plus the learning rate.
+    pub(crate) fn save(&self) -> Vec<(String, Vec<f32>)> {
+        let slots = self.slots.iter().map(|k| k.data.len()).max().unwrap_or(0);
+        let mut out = Vec::new();
+        for s in 0..slots {
+            for k in &self.slots {
+                if let Some(b) = k.data.get(s).filter(|b| !b.is_empty()) {
+                    out.push((format!("{s}.{}", k.name), b.clone()));
+                }
             }
-            continue;
         }
-        let parsed = name.split_once('.').and_then(|(s, k)| Some((s.parse::<usize>().ok()?, k)));
-        let Some((slot, kind)) = parsed.filter(|&(s, _)| s <= MAX_SLOT) else {
-            return Err(format!("optimizer state `{name}` is not named `<slot>.<kind>`"));
-        };
-        let Some(i) = kinds.iter().position(|k| k.name == kind) else {
-            let known: Vec<_> = kinds.iter().map(|k| k.name).collect();
-            return Err(format!(
-                "optimizer state `{name}`: this optimizer, as configured, keeps no `{kind}` (it keeps {known:?})"
-            ));
-        };
-        if new[i].len() <= slot {
-            new[i].resize_with(slot + 1, Vec::new);
-        }
-        if !new[i][slot].is_empty() {
-            return Err(format!("optimizer state `{name}` appears twice"));
-        }
-        if v.is_empty() {
-            return Err(format!("optimizer state `{name}` is empty"));
-        }
-        new[i][slot] = v.clone();
+        out.push(("learning_rate".to_string(), vec![self.lr]));
+        out
     }
-    // A slot with some kinds but not all would resume from zeros for the missing ones.
-    let slots = new.iter().map(Vec::len).max().unwrap_or(0);
-    for s in 0..slots {
-        let lens: Vec<usize> = new.iter().map(|k| k.get(s).map_or(0, Vec::len)).collect();
-        if lens.iter().any(|&l| l != lens[0]) {
-            let desc: Vec<String> =
-                kinds.iter().zip(&lens).map(|(k, l)| format!("{s}.{}: {l}", k.name)).collect();
-            return Err(format!(
-                "optimizer state of slot {s} is incomplete or inconsistent ({})",
-                desc.join(", ")
-            ));
+
+    /// Restores what [`Core::save`] wrote, all or nothing, into the kinds marked `used`
+    /// (those this optimizer's settings keep); every slot must have every used kind.
+    pub(crate) fn restore(
+        &mut self,
+        used: [bool; K],
+        iterations: u64,
+        state: &[(String, Vec<f32>)],
+    ) -> Result<(), OptimError> {
+        let kinds: Vec<usize> = (0..K).filter(|&i| used[i]).collect();
+        let name_of = |i: usize| self.slots[i].name;
+        let mut new: Vec<Vec<Vec<f32>>> = vec![Vec::new(); kinds.len()];
+        let mut new_lr = self.lr;
+        for (name, v) in state {
+            if name == "learning_rate" {
+                match v.as_slice() {
+                    [x] if x.is_finite() => new_lr = *x,
+                    _ => return Err(OptimError::StateLearningRate),
+                }
+                continue;
+            }
+            let parsed = name.split_once('.').and_then(|(s, k)| Some((s.parse::<usize>().ok()?, k)));
+            let Some((slot, kind)) = parsed.filter(|&(s, _)| s <= MAX_SLOT) else {
+                return Err(OptimError::StateName(name.clone()));
+            };
+            let Some(i) = kinds.iter().position(|&k| name_of(k) == kind) else {
+                return Err(OptimError::StateKind {
+                    tensor: name.clone(),
+                    kind: kind.to_string(),
+                    keeps: kinds.iter().map(|&k| name_of(k)).collect(),
+                });
+            };
+            if new[i].len() <= slot {
+                new[i].resize_with(slot + 1, Vec::new);
+            }
+            if !new[i][slot].is_empty() {
+                return Err(OptimError::StateDuplicate(name.clone()));
+            }
+            if v.is_empty() {
+                return Err(OptimError::StateEmpty(name.clone()));
+            }
+            new[i][slot] = v.clone();
         }
+        // A slot with some kinds but not all would resume from zeros for the missing ones.
+        let slots = new.iter().map(Vec::len).max().unwrap_or(0);
+        for s in 0..slots {
+            let lens: Vec<usize> = new.iter().map(|k| k.get(s).map_or(0, Vec::len)).collect();
+            if lens.iter().any(|&l| l != lens[0]) {
+                let lengths = kinds.iter().zip(&lens).map(|(&k, &l)| (name_of(k), l)).collect();
+                return Err(OptimError::StateIncomplete { slot: s, lengths });
+            }
+        }
+        for (&k, data) in kinds.iter().zip(new) {
+            self.slots[k].data = data;
+        }
+        self.lr = new_lr;
+        self.iterations = iterations;
+        Ok(())
     }
-    for (k, data) in kinds.iter_mut().zip(new) {
-        k.data = data;
-    }
-    *lr = new_lr;
-    Ok(())
 }
+
+/// The [`Optimizer`](super::Optimizer) methods that only read or write a field named `core`
+/// (a [`Core`]): `learning_rate`, `set_learning_rate`, `iterations`, `state`, and
+/// `begin_step` unless the optimizer does more there (`bookkeeping!(without begin_step)`).
+macro_rules! bookkeeping {
+    () => {
+        $crate::optim::state::bookkeeping!(without begin_step);
+        fn begin_step(&mut self) {
+            self.core.iterations += 1;
+        }
+    };
+    (without begin_step) => {
+        fn learning_rate(&self) -> f32 {
+            self.core.lr
+        }
+        fn set_learning_rate(&mut self, lr: f32) {
+            self.core.lr = lr;
+        }
+        fn iterations(&self) -> u64 {
+            self.core.iterations
+        }
+        fn state(&self) -> Vec<(String, Vec<f32>)> {
+            self.core.save()
+        }
+    };
+}
+pub(crate) use bookkeeping;

@@ -34,6 +34,7 @@ where
         if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
             // `before` is a snapshot of this network, so putting it back cannot fail; were
             // it to, the error says so beside the checkpoint's.
+            let reason = reason.to_string();
             let reason = match restore(&mut self.net, &before) {
                 Ok(()) => reason,
                 Err(e) => format!("{reason}; the weights could not be put back either: {e}"),

@@ -178,7 +178,7 @@ where
                 fit.validation_split
             )));
         }
-        self.optimizer.validate().map_err(TrainError::Config)?;
+        self.optimizer.validate().map_err(|e| TrainError::Config(e.to_string()))?;
         // Keras: validation_data, when given, overrides validation_split.
         let use_split = fit.validation_data.is_none() && fit.validation_split > 0.0;
         let split;

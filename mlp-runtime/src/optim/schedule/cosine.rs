@@ -1,6 +1,6 @@
 //! Cosine decay with optional linear warmup, Keras' `CosineDecay`.
 
-use super::Schedule;
+use super::{OptimError, Schedule};
 
 /// Keras' `CosineDecay`: an optional linear warmup from `initial` to `warmup_target` over
 /// `warmup_steps`, then a cosine decay over `decay_steps` from `warmup_target` (or
@@ -39,12 +39,14 @@ impl CosineDecay {
     }
 
     /// Sets the final rate as a fraction of the starting one.
+    #[must_use]
     pub fn alpha(mut self, alpha: f32) -> Self {
         self.alpha = alpha;
         self
     }
 
     /// Warms up linearly from `initial` to `target` over `steps` before decaying.
+    #[must_use]
     pub fn warmup(mut self, target: f32, steps: u64) -> Self {
         self.warmup_target = Some(target);
         self.warmup_steps = steps;
@@ -78,9 +80,14 @@ impl Schedule for CosineDecay {
         lr as f32
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         if self.decay_steps == 0 {
-            return Err("CosineDecay decay_steps must be > 0".into());
+            return Err(OptimError::Hyperparameter {
+                owner: "CosineDecay",
+                name: "decay_steps",
+                value: 0.0,
+                expected: "> 0",
+            });
         }
         Ok(())
     }

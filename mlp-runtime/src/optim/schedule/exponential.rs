@@ -1,6 +1,7 @@
 //! Exponential decay, Keras' `ExponentialDecay`.
 
-use super::Schedule;
+use super::{OptimError, Schedule};
+use crate::optim::{check, Range};
 
 /// `initial * decay_rate ^ (step / decay_steps)`, with the exponent floored when
 /// `staircase` (Keras' `ExponentialDecay`, `staircase` off by default).
@@ -30,6 +31,7 @@ impl ExponentialDecay {
     }
 
     /// Decays in whole periods only.
+    #[must_use]
     pub fn staircase(mut self, staircase: bool) -> Self {
         self.staircase = staircase;
         self
@@ -45,13 +47,16 @@ impl Schedule for ExponentialDecay {
         (self.initial as f64 * (self.decay_rate as f64).powf(p)) as f32
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         if self.decay_steps == 0 {
-            return Err("ExponentialDecay decay_steps must be > 0".into());
+            return Err(OptimError::Hyperparameter {
+                owner: "ExponentialDecay",
+                name: "decay_steps",
+                value: 0.0,
+                expected: "> 0",
+            });
         }
-        if !(self.initial.is_finite() && self.decay_rate.is_finite()) {
-            return Err("ExponentialDecay initial and decay_rate must be finite".into());
-        }
-        Ok(())
+        check("ExponentialDecay", "initial", self.initial, Range::Finite)?;
+        check("ExponentialDecay", "decay_rate", self.decay_rate, Range::Finite)
     }
 }

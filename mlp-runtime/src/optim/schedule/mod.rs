@@ -27,7 +27,7 @@ pub use one_cycle::OneCycle;
 pub use piecewise::PiecewiseConstantDecay;
 pub use plateau::{PlateauMode, PlateauState, ReduceLrOnPlateau};
 
-use super::{Clip, Optimizer};
+use super::{forward, OptimError, Optimizer};
 
 /// A learning rate per optimizer step.
 pub trait Schedule {
@@ -36,7 +36,7 @@ pub trait Schedule {
     fn lr(&self, step: u64) -> f32;
 
     /// Checks the parameters (Keras raises for these at construction).
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         Ok(())
     }
 }
@@ -76,36 +76,15 @@ impl<O: Optimizer, S: Schedule> Scheduled<O, S> {
 }
 
 impl<O: Optimizer, S: Schedule> Optimizer for Scheduled<O, S> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn learning_rate(&self) -> f32 {
-        self.inner.learning_rate()
-    }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.inner.set_learning_rate(lr)
-    }
+    forward!(inner: name, learning_rate, set_learning_rate, update, clip, iterations, state, set_state);
+
     fn begin_step(&mut self) {
         let lr = self.schedule.lr(self.inner.iterations());
         self.inner.set_learning_rate(lr);
         self.inner.begin_step()
     }
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.inner.update(slot, value, grad)
-    }
-    fn clip(&self) -> Clip {
-        self.inner.clip()
-    }
-    fn iterations(&self) -> u64 {
-        self.inner.iterations()
-    }
-    fn state(&self) -> Vec<(String, Vec<f32>)> {
-        self.inner.state()
-    }
-    fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), String> {
-        self.inner.set_state(iterations, state)
-    }
-    fn validate(&self) -> Result<(), String> {
+
+    fn validate(&self) -> Result<(), OptimError> {
         self.inner.validate()?;
         self.schedule.validate()
     }

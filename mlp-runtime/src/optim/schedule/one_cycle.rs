@@ -1,6 +1,7 @@
 //! Géron's 1cycle schedule.
 
-use super::Schedule;
+use super::{OptimError, Schedule};
+use crate::optim::{check, Range};
 
 /// The 1cycle schedule exactly as Aurélien Géron's `OneCycleScheduler` defines it
 /// (*Hands-On Machine Learning*, 2nd/3rd ed., chapter 11, and its notebook
@@ -48,18 +49,21 @@ impl OneCycle {
     }
 
     /// Sets the starting rate.
+    #[must_use]
     pub fn start_lr(mut self, lr: f32) -> Self {
         self.start_lr = Some(lr);
         self
     }
 
     /// Sets the length of the final annealing.
+    #[must_use]
     pub fn last_iterations(mut self, n: u64) -> Self {
         self.last_iterations = Some(n);
         self
     }
 
     /// Sets the final rate.
+    #[must_use]
     pub fn last_lr(mut self, lr: f32) -> Self {
         self.last_lr = Some(lr);
         self
@@ -91,13 +95,15 @@ impl Schedule for OneCycle {
         lr as f32
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         if self.iterations == 0 {
-            return Err("OneCycle iterations must be > 0 (total training steps)".into());
+            return Err(OptimError::Hyperparameter {
+                owner: "OneCycle",
+                name: "iterations",
+                value: 0.0,
+                expected: "> 0 (the total training steps)",
+            });
         }
-        if !(self.max_lr.is_finite() && self.max_lr > 0.0) {
-            return Err(format!("OneCycle max_lr must be a finite number > 0, got {}", self.max_lr));
-        }
-        Ok(())
+        check("OneCycle", "max_lr", self.max_lr, Range::Positive)
     }
 }

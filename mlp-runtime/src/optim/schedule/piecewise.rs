@@ -1,6 +1,6 @@
 //! Piecewise constant decay, Keras' `PiecewiseConstantDecay`.
 
-use super::Schedule;
+use super::{OptimError, Schedule};
 
 /// `values[0]` while `step <= boundaries[0]`, `values[i]` while
 /// `boundaries[i-1] < step <= boundaries[i]`, and the last value after the last boundary
@@ -20,7 +20,7 @@ pub struct PiecewiseConstantDecay {
 impl PiecewiseConstantDecay {
     /// The schedule; an error unless the boundaries increase strictly and there is one
     /// more value than boundaries.
-    pub fn new(boundaries: Vec<u64>, values: Vec<f32>) -> Result<Self, String> {
+    pub fn new(boundaries: Vec<u64>, values: Vec<f32>) -> Result<Self, OptimError> {
         let s = PiecewiseConstantDecay { boundaries, values };
         s.validate()?;
         Ok(s)
@@ -44,19 +44,15 @@ impl Schedule for PiecewiseConstantDecay {
         self.values.get(i).or(self.values.last()).copied().unwrap_or(f32::NAN)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), OptimError> {
         if self.values.len() != self.boundaries.len() + 1 {
-            return Err(format!(
-                "PiecewiseConstantDecay needs one more value than boundaries, got {} boundaries and {} values",
-                self.boundaries.len(),
-                self.values.len()
-            ));
+            return Err(OptimError::PiecewiseLengths {
+                boundaries: self.boundaries.len(),
+                values: self.values.len(),
+            });
         }
         if self.boundaries.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(format!(
-                "PiecewiseConstantDecay boundaries must increase strictly, got {:?}",
-                self.boundaries
-            ));
+            return Err(OptimError::PiecewiseBoundaries(self.boundaries.clone()));
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! Keras' `ReduceLROnPlateau` callback, as a small state machine.
 
+use crate::optim::{check, OptimError, Range};
+
 /// Whether the monitored metric should fall (a loss) or rise (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PlateauMode {
@@ -71,36 +73,42 @@ impl ReduceLrOnPlateau {
     }
 
     /// Sets the factor.
+    #[must_use]
     pub fn factor(mut self, factor: f32) -> Self {
         self.factor = factor;
         self
     }
 
     /// Sets the patience.
+    #[must_use]
     pub fn patience(mut self, patience: u32) -> Self {
         self.patience = patience;
         self
     }
 
     /// Sets min_delta.
+    #[must_use]
     pub fn min_delta(mut self, min_delta: f32) -> Self {
         self.min_delta = min_delta;
         self
     }
 
     /// Sets the cooldown.
+    #[must_use]
     pub fn cooldown(mut self, cooldown: u32) -> Self {
         self.cooldown = cooldown;
         self
     }
 
     /// Sets the floor of the rate.
+    #[must_use]
     pub fn min_lr(mut self, min_lr: f32) -> Self {
         self.min_lr = min_lr;
         self
     }
 
     /// Sets the mode and resets the counters (the starting `best` depends on it).
+    #[must_use]
     pub fn mode(mut self, mode: PlateauMode) -> Self {
         self.mode = mode;
         self.reset();
@@ -153,17 +161,9 @@ impl ReduceLrOnPlateau {
     }
 
     /// Checks the parameters (Keras rejects `factor >= 1`).
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.factor >= 0.0 && self.factor < 1.0) {
-            return Err(format!("ReduceLrOnPlateau factor must be in [0, 1), got {}", self.factor));
-        }
-        if !(self.min_lr >= 0.0 && self.min_lr.is_finite()) {
-            return Err(format!(
-                "ReduceLrOnPlateau min_lr must be a finite number >= 0, got {}",
-                self.min_lr
-            ));
-        }
-        Ok(())
+    pub fn validate(&self) -> Result<(), OptimError> {
+        check("ReduceLrOnPlateau", "factor", self.factor, Range::UnitOpen)?;
+        check("ReduceLrOnPlateau", "min_lr", self.min_lr, Range::NonNegative)
     }
 }
 
