@@ -110,7 +110,7 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::init::Init;
-    use crate::layer::Visitor;
+    use crate::layer::{Visitor, VisitorRef};
     use crate::layers::{ActivationLayer, BatchNorm, Dense, Dropout, LayerNorm};
 
     fn input<const N: usize>(n: usize, seed: u64) -> Batch<N> {
@@ -206,6 +206,7 @@ mod tests {
                 &self.1
             }
             fn visit(&mut self, _: &mut dyn Visitor) {}
+            fn visit_ref(&self, _: &mut dyn VisitorRef) {}
             fn set_trainable(&mut self, _: bool) {}
         }
         let mut w = Wrong(ActivationLayer::new(Activation::Tanh), Batch::zeros(0));

@@ -10,7 +10,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use super::convert::{self, ConvertError};
 use super::error::WeightError;
 use crate::layer::Layer;
-use crate::tensors::for_each_tensor;
+use crate::tensors::{for_each_tensor, for_each_tensor_ref};
 
 /// Keys under this prefix hold a checkpoint's optimizer state; weight loading ignores them,
 /// so a checkpoint is also a weight file.
@@ -141,7 +141,7 @@ impl<'a> LoadOptions<'a> {
     /// network! { Net< input(2); dense(1) > }
     /// let mut diverged = Net::seeded(0);
     /// mlp::tensors::for_each_tensor(&mut diverged, |_, mut t| t.value().fill(f32::NAN));
-    /// let bytes = mlp::io::weights_to_bytes(&mut diverged)?;
+    /// let bytes = mlp::io::weights_to_bytes(&diverged)?;
     /// let mut net = Net::seeded(0);
     /// let err = mlp::io::load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new()).unwrap_err();
     /// assert!(err.to_string().starts_with("tensor `dense_0.weight` in <bytes> holds NaN at index 0"), "{err}");
@@ -211,25 +211,22 @@ pub struct LoadReport {
 }
 
 /// Name, PyTorch shape and element count of every tensor of `net`, in visit order.
-pub(crate) fn layout<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>, usize)> {
+pub(crate) fn layout<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>, usize)> {
     let mut out = Vec::new();
-    for_each_tensor(net, |name, mut t| {
-        let len = t.value().len();
-        out.push((name.to_string(), t.shape().to_vec(), len));
-    });
+    for_each_tensor_ref(net, |name, t| out.push((name.to_string(), t.shape().to_vec(), t.value().len())));
     out
 }
 
 /// The names and PyTorch shapes of the network's tensors, in visit order (the order of
-/// [`for_each_tensor`]).
+/// [`for_each_tensor_ref`](crate::tensors::for_each_tensor_ref)).
 ///
 /// ```
 /// use mlp::prelude::*;
 /// network! { Net< input(3); dense(2) > }
-/// let names = mlp::io::tensor_names(&mut Net::seeded(0));
+/// let names = mlp::io::tensor_names(&Net::seeded(0));
 /// assert_eq!(names, [("dense_0.weight".to_string(), vec![2, 3]), ("dense_0.bias".to_string(), vec![2])]);
 /// ```
-pub fn tensor_names<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>)> {
+pub fn tensor_names<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>)> {
     layout(net).into_iter().map(|(n, s, _)| (n, s)).collect()
 }
 
@@ -239,13 +236,13 @@ pub fn tensor_names<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>)>
 /// ```
 /// use mlp::prelude::*;
 /// network! { Net< input(3); dense(2) > }
-/// let mut net = Net::seeded(0);
-/// assert_eq!(mlp::io::get_tensor(&mut net, "dense_0.bias"), Some(vec![0.0, 0.0]));
-/// assert_eq!(mlp::io::get_tensor(&mut net, "dense_0.gamma"), None);
+/// let net = Net::seeded(0);
+/// assert_eq!(mlp::io::get_tensor(&net, "dense_0.bias"), Some(vec![0.0, 0.0]));
+/// assert_eq!(mlp::io::get_tensor(&net, "dense_0.gamma"), None);
 /// ```
-pub fn get_tensor<L: Layer + ?Sized>(net: &mut L, name: &str) -> Option<Vec<f32>> {
+pub fn get_tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Option<Vec<f32>> {
     let mut found = None;
-    for_each_tensor(net, |n, mut t| {
+    for_each_tensor_ref(net, |n, t| {
         if found.is_none() && n == name {
             found = Some(t.value().to_vec());
         }
@@ -311,13 +308,13 @@ pub fn set_tensor<L: Layer + ?Sized>(net: &mut L, name: &str, values: &[f32]) ->
 
 /// The network's tensors, encoded as a safetensors file with this metadata.
 pub(crate) fn encode<L: Layer + ?Sized>(
-    net: &mut L,
+    net: &L,
     extra: Vec<(String, OwnedTensor)>,
     metadata: HashMap<String, String>,
     path: &Path,
 ) -> Result<Vec<u8>, WeightError> {
     let mut tensors: Vec<(String, OwnedTensor)> = Vec::new();
-    for_each_tensor(net, |name, mut t| {
+    for_each_tensor_ref(net, |name, t| {
         let shape = t.shape().to_vec();
         tensors.push((name.to_string(), OwnedTensor { shape, data: convert::to_le_bytes(t.value()) }));
     });
@@ -332,13 +329,13 @@ pub(crate) fn encode<L: Layer + ?Sized>(
 /// ```
 /// use mlp::prelude::*;
 /// network! { Net< input(3); dense(2) > }
-/// let bytes = mlp::io::weights_to_bytes(&mut Net::seeded(1))?;
+/// let bytes = mlp::io::weights_to_bytes(&Net::seeded(1))?;
 /// let mut other = Net::seeded(2);
 /// mlp::io::load_weights_from_bytes(&mut other, &bytes, &LoadOptions::new())?;
 /// assert_eq!(other.get_tensor("dense_0.weight"), Net::seeded(1).get_tensor("dense_0.weight"));
 /// # Ok::<(), WeightError>(())
 /// ```
-pub fn weights_to_bytes<L: Layer + ?Sized>(net: &mut L) -> Result<Vec<u8>, WeightError> {
+pub fn weights_to_bytes<L: Layer + ?Sized>(net: &L) -> Result<Vec<u8>, WeightError> {
     encode(net, Vec::new(), weights_metadata(), Path::new(BYTES))
 }
 
@@ -360,14 +357,14 @@ fn weights_metadata() -> HashMap<String, String> {
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("model.safetensors");
 /// let mut net = Net::seeded(1);
-/// mlp::io::save_weights(&mut net, &path)?;
+/// mlp::io::save_weights(&net, &path)?;
 /// let mut copy = Net::seeded(2);
 /// copy.load(&path)?;
 /// let x = Batch::<4>::from_samples(&[0.1, 0.2, 0.3, 0.4]).unwrap();
 /// assert_eq!(copy.predict(&x).as_slice(), net.predict(&x).as_slice());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn save_weights<L: Layer + ?Sized>(net: &mut L, path: impl AsRef<Path>) -> Result<(), WeightError> {
+pub fn save_weights<L: Layer + ?Sized>(net: &L, path: impl AsRef<Path>) -> Result<(), WeightError> {
     let path = path.as_ref();
     let bytes = encode(net, Vec::new(), weights_metadata(), path)?;
     write_file(path, &bytes)
@@ -556,7 +553,7 @@ pub(crate) struct Plan {
 /// Checks every name, dtype and shape of `file` against `net`, and converts the values.
 /// Nothing is written.
 pub(crate) fn plan<L: Layer + ?Sized>(
-    net: &mut L,
+    net: &L,
     file: &SafeTensors<'_>,
     path: &Path,
     opts: &LoadOptions<'_>,
