@@ -209,6 +209,31 @@ fn a_784_300_layer_trains_on_a_small_stack() {
 network! { EveryKind< input(4); dense(6, tanh, bias = false); batch_norm; layer_norm; dropout(0.1); relu;
 residual< dense(6); batch_norm >; residual(project)< dense(5) >; Trunk; dense(2) > }
 
+#[test]
+fn frozen_layers_count_as_non_trainable_in_the_values_summary() {
+    let mut net = WithBatchNorm::seeded(0);
+    // Nothing frozen: the value's counts are the compile-time ones.
+    assert_eq!(net.runtime_summary(), WithBatchNorm::summary());
+    // Keras, after `model.get_layer("hidden").trainable = False` and the same for the first
+    // BatchNormalization: Total params: 291,946; Trainable params: 257,710;
+    // Non-trainable params: 34,236 (hidden's 30,100, that batch norm's 3,136, the other
+    // batch norms' 1,000 moving statistics).
+    net.hidden.set_trainable(false);
+    net.batch_norm_0.set_trainable(false);
+    let s = Summary::of_value(&net);
+    assert_eq!((s.total, s.trainable), (291_946, 257_710));
+    assert_eq!(s.rows, WithBatchNorm::ROWS);
+    let text = s.to_string();
+    assert!(text.ends_with(" Trainable params: 257,710\n Non-trainable params: 34,236"), "{text}");
+    // The compile-time summary cannot see the freeze.
+    assert_eq!(WithBatchNorm::summary().trainable, 289_378);
+    // Freezing inside a residual block counts too; unfreezing restores the counts.
+    net.residual_0.body_mut().dense_0.set_trainable(false);
+    assert_eq!(net.runtime_summary().trainable, 257_710 - 10_100);
+    net.set_trainable(true);
+    assert_eq!(net.runtime_summary(), WithBatchNorm::summary());
+}
+
 /// Every tensor as the mutable walk sees it: name, shape, values, trainable.
 type Seen = Vec<(String, Vec<usize>, Vec<f32>, bool)>;
 

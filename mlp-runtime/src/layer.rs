@@ -231,9 +231,19 @@ pub trait Network: Layer + Build {
     /// One row per top-level layer: (name, kind, output width, parameters).
     const ROWS: &'static [crate::summary::Row];
 
-    /// A Keras-like table of the layers and their parameter counts.
+    /// A Keras-like table of the layers and their parameter counts, from the compile-time
+    /// constants: every parameter counts as trainable, whatever the network's value has frozen.
+    /// [`Network::runtime_summary`] counts a value's frozen layers as non-trainable, as Keras does.
     fn summary() -> crate::summary::Summary {
         crate::summary::Summary::of::<Self>()
+    }
+
+    /// The summary of this value: like [`Network::summary`], but the trainable and
+    /// non-trainable counts are taken from the network as it is now, so parameters of frozen
+    /// layers ([`Layer::set_trainable`]) count as non-trainable, as in Keras' `model.summary()`.
+    /// See [`Summary::of_value`](crate::summary::Summary::of_value).
+    fn runtime_summary(&self) -> crate::summary::Summary {
+        crate::summary::Summary::of_value(self)
     }
 }
 
