@@ -36,7 +36,8 @@ use std::str::FromStr;
 use serde_json::{json, Value};
 
 use super::error::WeightError;
-use super::weights::{self, LoadOptions, OwnedTensor, OPTIMIZER_PREFIX};
+use super::keys::{LoadOptions, OPTIMIZER_PREFIX};
+use super::weights::{self, OwnedTensor};
 use crate::layer::Layer;
 use crate::optim::Optimizer;
 use crate::rng::Rng;

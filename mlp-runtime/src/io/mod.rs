@@ -37,15 +37,17 @@ pub use atomic::check_writable;
 pub mod checkpoint;
 mod convert;
 mod error;
+mod keys;
 mod weights;
 
 use std::path::Path;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, RngState, CHECKPOINT_VERSION};
 pub use error::WeightError;
+pub use keys::{KeyMap, LoadOptions};
 pub use weights::{
     get_tensor, load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights,
-    set_tensor, tensor_names, weights_to_bytes, KeyMap, LoadOptions, LoadReport, NamedTensor,
+    set_tensor, tensor_names, weights_to_bytes, LoadReport, NamedTensor,
 };
 
 use crate::layer::Layer;
