@@ -66,7 +66,7 @@ fn fit<'a>() -> Fit<'a, Net> {
 fn weights_and_checkpoints_refuse_a_fifo_and_follow_a_symlink() -> Result {
     let dir = TempDir::new("weights")?;
     let fifo = fifo(&dir.0)?;
-    let mut net = Net::seeded(1);
+    let net = Net::seeded(1);
     assert_eq!(net.save(&fifo).unwrap_err().to_string(), refused(&fifo));
     let state = CheckpointState::of(1, &Sgd::new(0.1), &mlp::rng::seeded(0));
     assert_eq!(save_checkpoint(&fifo, &net, &state).unwrap_err().to_string(), refused(&fifo));

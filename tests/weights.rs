@@ -816,9 +816,10 @@ impl Layer for ScaleShift {
     fn forward(&mut self, x: &Batch<3>, _ctx: &mut Context) {
         self.out.copy_from(x);
         for y in self.out.as_mut_slice().chunks_exact_mut(3) {
-            for j in 0..3 {
-                self.running_max[j] = self.running_max[j].max(y[j]);
-                y[j] = y[j] * self.scale[j] + self.shift[j];
+            let per_feature = self.scale.iter().zip(&self.shift).zip(&mut self.running_max);
+            for (y, ((s, b), m)) in y.iter_mut().zip(per_feature) {
+                *m = m.max(*y);
+                *y = *y * s + b;
             }
         }
     }
@@ -830,9 +831,10 @@ impl Layer for ScaleShift {
     fn backward(&mut self, x: &Batch<3>, dy: &Batch<3>, how: Backward) {
         if self.trainable {
             for (x, g) in x.as_slice().chunks_exact(3).zip(dy.as_slice().chunks_exact(3)) {
-                for j in 0..3 {
-                    self.scale_grad[j] += x[j] * g[j];
-                    self.shift_grad[j] += g[j];
+                let grads = self.scale_grad.iter_mut().zip(&mut self.shift_grad);
+                for ((x, g), (ds, db)) in x.iter().zip(g).zip(grads) {
+                    *ds += x * g;
+                    *db += g;
                 }
             }
         }
