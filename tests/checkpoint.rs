@@ -39,7 +39,7 @@ fn resumed_training_is_bit_identical_to_an_uninterrupted_run() {
     assert_eq!(resumed.epoch(), 2);
     let h = resumed.fit(&data, quiet(2)).unwrap();
     assert_eq!(h.epochs[0].epoch, 3);
-    assert_eq!(snapshot(&mut resumed.net), snapshot(&mut straight.net));
+    assert_eq!(snapshot(&resumed.net), snapshot(&straight.net));
 }
 
 #[test]
@@ -77,6 +77,6 @@ fn model_checkpoint_keeps_the_best_epoch() {
     let mut net = Net::seeded(4);
     net.load(&best).unwrap();
     if best_epoch == 5 {
-        assert_eq!(snapshot(&mut net), snapshot(&mut model.net));
+        assert_eq!(snapshot(&net), snapshot(&model.net));
     }
 }

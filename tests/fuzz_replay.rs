@@ -73,12 +73,12 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let images = idx_file(0x08, &[2, 3, 3], &(0..18).collect::<Vec<u8>>());
     let labels = idx_file(0x08, &[2], &[0, 9]);
     let csv = b"x0,x1,label\n0.5,1,0\n-2,3e-1,1\n".to_vec();
-    let mut net = FuzzNet::seeded(1);
-    let weights = weights_to_bytes(&mut net).unwrap();
+    let net = FuzzNet::seeded(1);
+    let weights = weights_to_bytes(&net).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoint.safetensors");
     let state = CheckpointState::of(3, &Adam::default(), &mlp::rng::seeded(7));
-    save_checkpoint(&path, &mut net, &state).unwrap();
+    save_checkpoint(&path, &net, &state).unwrap();
     let checkpoint = std::fs::read(&path).unwrap();
     vec![
         ("idx", "images-u8-2x3x3.idx", images.clone()),

@@ -205,3 +205,102 @@ fn a_784_300_layer_trains_on_a_small_stack() {
         .map(|n| assert_eq!(n, 32))
         .unwrap();
 }
+
+network! { EveryKind< input(4); dense(6, tanh, bias = false); batch_norm; layer_norm; dropout(0.1); relu;
+residual< dense(6); batch_norm >; residual(project)< dense(5) >; Trunk; dense(2) > }
+
+#[test]
+fn frozen_layers_count_as_non_trainable_in_the_values_summary() {
+    let mut net = WithBatchNorm::seeded(0);
+    // Nothing frozen: the value's counts are the compile-time ones.
+    assert_eq!(net.runtime_summary(), WithBatchNorm::summary());
+    // Keras, after `model.get_layer("hidden").trainable = False` and the same for the first
+    // BatchNormalization: Total params: 291,946; Trainable params: 257,710;
+    // Non-trainable params: 34,236 (hidden's 30,100, that batch norm's 3,136, the other
+    // batch norms' 1,000 moving statistics).
+    net.hidden.set_trainable(false);
+    net.batch_norm_0.set_trainable(false);
+    let s = Summary::of_value(&net);
+    assert_eq!((s.total, s.trainable), (291_946, 257_710));
+    assert_eq!(s.rows, WithBatchNorm::ROWS);
+    let text = s.to_string();
+    assert!(text.ends_with(" Trainable params: 257,710\n Non-trainable params: 34,236"), "{text}");
+    // The compile-time summary cannot see the freeze.
+    assert_eq!(WithBatchNorm::summary().trainable, 289_378);
+    // Freezing inside a residual block counts too; unfreezing restores the counts.
+    net.residual_0.body_mut().dense_0.set_trainable(false);
+    assert_eq!(net.runtime_summary().trainable, 257_710 - 10_100);
+    net.set_trainable(true);
+    assert_eq!(net.runtime_summary(), WithBatchNorm::summary());
+}
+
+/// Every tensor as the mutable walk sees it: name, shape, values, trainable.
+type Seen = Vec<(String, Vec<usize>, Vec<f32>, bool)>;
+
+fn walk_mut<L: Layer>(net: &mut L) -> Seen {
+    let mut out = Vec::new();
+    mlp::tensors::for_each_tensor(net, |name, mut t| {
+        let trainable = matches!(&t, mlp::tensors::Tensor::Param(p) if p.trainable);
+        out.push((name.to_string(), t.shape().to_vec(), t.value().to_vec(), trainable));
+    });
+    out
+}
+
+fn walk_ref<L: Layer>(net: &L) -> Seen {
+    let mut out = Vec::new();
+    mlp::tensors::for_each_tensor_ref(net, |name, t| {
+        out.push((name.to_string(), t.shape().to_vec(), t.value().to_vec(), t.trainable()));
+    });
+    out
+}
+
+#[test]
+fn the_read_only_walk_sees_what_the_mutable_walk_sees() {
+    let mut net = EveryKind::seeded(3);
+    net.residual_1.set_trainable(false);
+    net.trunk_0.batch_norm_0.set_trainable(false);
+    let seen = walk_ref(&net);
+    assert_eq!(seen, walk_mut(&mut net));
+    let names: Vec<&str> = seen.iter().map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "dense_0.weight",
+            "batch_norm_0.weight",
+            "batch_norm_0.bias",
+            "batch_norm_0.running_mean",
+            "batch_norm_0.running_var",
+            "layer_norm_0.weight",
+            "layer_norm_0.bias",
+            "residual_0.dense_0.weight",
+            "residual_0.dense_0.bias",
+            "residual_0.batch_norm_0.weight",
+            "residual_0.batch_norm_0.bias",
+            "residual_0.batch_norm_0.running_mean",
+            "residual_0.batch_norm_0.running_var",
+            "residual_1.dense_0.weight",
+            "residual_1.dense_0.bias",
+            "residual_1.projection.weight",
+            "trunk_0.dense_0.weight",
+            "trunk_0.dense_0.bias",
+            "trunk_0.batch_norm_0.weight",
+            "trunk_0.batch_norm_0.bias",
+            "trunk_0.batch_norm_0.running_mean",
+            "trunk_0.batch_norm_0.running_var",
+            "dense_1.weight",
+            "dense_1.bias",
+        ]
+    );
+    let frozen: Vec<&str> =
+        seen.iter().filter(|(n, .., t)| !t && !n.contains("running")).map(|(n, ..)| n.as_str()).collect();
+    assert_eq!(
+        frozen,
+        [
+            "residual_1.dense_0.weight",
+            "residual_1.dense_0.bias",
+            "residual_1.projection.weight",
+            "trunk_0.batch_norm_0.weight",
+            "trunk_0.batch_norm_0.bias"
+        ]
+    );
+}

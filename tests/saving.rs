@@ -66,10 +66,10 @@ fn fit<'a>() -> Fit<'a, Net> {
 fn weights_and_checkpoints_refuse_a_fifo_and_follow_a_symlink() -> Result {
     let dir = TempDir::new("weights")?;
     let fifo = fifo(&dir.0)?;
-    let mut net = Net::seeded(1);
+    let net = Net::seeded(1);
     assert_eq!(net.save(&fifo).unwrap_err().to_string(), refused(&fifo));
     let state = CheckpointState::of(1, &Sgd::new(0.1), &mlp::rng::seeded(0));
-    assert_eq!(save_checkpoint(&fifo, &mut net, &state).unwrap_err().to_string(), refused(&fifo));
+    assert_eq!(save_checkpoint(&fifo, &net, &state).unwrap_err().to_string(), refused(&fifo));
     assert!(is_fifo(&fifo));
 
     let target = dir.0.join("model.safetensors");
@@ -82,9 +82,9 @@ fn weights_and_checkpoints_refuse_a_fifo_and_follow_a_symlink() -> Result {
     assert_eq!(fs::metadata(&target)?.permissions().mode() & 0o777, 0o600);
     let mut other = Net::seeded(2);
     other.load(&target)?;
-    assert_eq!(snapshot(&mut other), snapshot(&mut net));
+    assert_eq!(snapshot(&other), snapshot(&net));
 
-    save_checkpoint(&link, &mut net, &state)?;
+    save_checkpoint(&link, &net, &state)?;
     assert!(fs::symlink_metadata(&link)?.file_type().is_symlink());
     assert_eq!(load_checkpoint(&target, &mut other)?.epoch, 1);
     Ok(())
@@ -96,10 +96,10 @@ fn callbacks_refuse_a_bad_path_before_training() -> Result {
     let fifo = fifo(&dir.0)?;
     fn refuses(cb: impl Callback<Net>) {
         let mut m = model();
-        let before = snapshot(&mut m.net);
+        let before = snapshot(&m.net);
         let err = m.fit(&data(), fit().callback(cb)).unwrap_err().to_string();
         assert!(err.contains("not a regular file but a"), "{err}");
-        assert_eq!(snapshot(&mut m.net), before, "trained although the callback cannot write: {err}");
+        assert_eq!(snapshot(&m.net), before, "trained although the callback cannot write: {err}");
         assert_eq!(m.epoch(), 0);
     }
     refuses(CsvLogger::new(&fifo));

@@ -103,7 +103,7 @@ fn without_the_key_map_the_errors_say_what_to_do() {
 fn our_file_of_the_mirror_round_trips_to_the_same_outputs() -> Result {
     let mut net = TorchMirror::seeded(0);
     net.load_with(fixture("torch_sequential.safetensors"), &torch_key_map())?;
-    let bytes = mlp::io::weights_to_bytes(&mut net)?;
+    let bytes = mlp::io::weights_to_bytes(&net)?;
     let mut copy = TorchMirror::seeded(1);
     mlp::io::load_weights_from_bytes(&mut copy, &bytes, &LoadOptions::new())?;
     let (x, y) = inputs_and_outputs()?;

@@ -146,7 +146,7 @@ fn round_trip_gives_identical_tensors_and_predictions() -> Result {
 
     // The file holds PyTorch's names and shapes, nothing else, all F32.
     let file: Vec<(String, Vec<usize>)> = read_tensors(&path)?.into_iter().map(|(n, s, _)| (n, s)).collect();
-    let mut expected = tensor_names(&mut net);
+    let mut expected = tensor_names(&net);
     expected.sort();
     assert_eq!(file, expected);
     assert!(file.contains(&("dense_0.weight".to_string(), vec![10, 6])));
@@ -155,9 +155,9 @@ fn round_trip_gives_identical_tensors_and_predictions() -> Result {
 
     // Same network, same bytes; and the in-memory form is the file.
     let again = dir.path().join("again.safetensors");
-    save_weights(&mut net, &again)?;
+    save_weights(&net, &again)?;
     assert_eq!(fs::read(&again)?, fs::read(&path)?);
-    assert_eq!(weights_to_bytes(&mut net)?, fs::read(&path)?);
+    assert_eq!(weights_to_bytes(&net)?, fs::read(&path)?);
     let mut third = Model::seeded(7);
     load_weights_from_bytes(&mut third, &fs::read(&path)?, &LoadOptions::new())?;
     assert_eq!(all_tensors(&mut third), all_tensors(&mut net));
@@ -608,7 +608,7 @@ fn tensors_by_name_in_memory() -> Result {
 
     let w: Vec<f32> = (0..60).map(|i| i as f32 / 10.0).collect();
     set_tensor(&mut net, "dense_0.weight", &w)?;
-    assert_eq!(get_tensor(&mut net, "dense_0.weight"), Some(w.clone()));
+    assert_eq!(get_tensor(&net, "dense_0.weight"), Some(w.clone()));
     // PyTorch layout: row o of the [out, in] kernel is unit o's weights.
     let mut x = Batch::<6>::zeros(1);
     x.as_mut_slice()[2] = 1.0;
@@ -657,7 +657,7 @@ fn checkpoints_resume_bit_identically() -> Result {
     let _ = rng.random::<u32>();
     let mut state = CheckpointState::of(4, &opt, &rng);
     state.extra = vec![("best_loss".into(), "0.25".into()), ("note".into(), "a \"quoted\"\nline".into())];
-    save_checkpoint(&path, &mut net, &state)?;
+    save_checkpoint(&path, &net, &state)?;
 
     let mut resumed = Model::seeded(2);
     let loaded = load_checkpoint(&path, &mut resumed)?;
@@ -688,7 +688,7 @@ fn checkpoints_resume_bit_identically() -> Result {
     let again = dir.path().join("again.safetensors");
     let mut net_again = Model::seeded(2);
     load_checkpoint(&path, &mut net_again)?;
-    save_checkpoint(&again, &mut net_again, &state)?;
+    save_checkpoint(&again, &net_again, &state)?;
     assert_eq!(fs::read(&again)?, fs::read(&path)?);
 
     // Another optimizer's state is refused by name.
@@ -721,7 +721,7 @@ fn checkpoint_errors_name_the_file() -> Result {
         extra: vec![],
     };
     let ckpt = dir.path().join("ckpt.safetensors");
-    save_checkpoint(&ckpt, &mut Tiny::seeded(1), &state)?;
+    save_checkpoint(&ckpt, &Tiny::seeded(1), &state)?;
     let bytes = fs::read(&ckpt)?;
     let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
     let header = std::str::from_utf8(&bytes[8..8 + n])?;
@@ -741,5 +741,155 @@ fn checkpoint_errors_name_the_file() -> Result {
     // Truncated checkpoints are corrupt files.
     let cut = write(dir.path(), "cut.safetensors", &bytes[..bytes.len() - 3]);
     assert!(matches!(load_checkpoint(&cut, &mut Tiny::seeded(1)), Err(WeightError::Corrupt { .. })));
+    Ok(())
+}
+
+#[test]
+fn saving_and_reading_need_only_a_shared_reference() -> Result {
+    let dir = TempDir::new()?;
+    let mut trained = Model::seeded(1);
+    perturb_buffers(&mut trained, 3);
+    let net: &Model = &trained;
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    save_weights(net, &a)?;
+    net.save(&b)?;
+    let opt = Adam::new(0.01);
+    save_checkpoint(&c, net, &CheckpointState::of(1, &opt, &mlp::rng::seeded(0)))?;
+    let bytes = weights_to_bytes(net)?;
+    let names = tensor_names(net);
+    assert_eq!(names, net.tensor_names());
+    assert_eq!(get_tensor(net, "batch_norm_0.running_var"), net.get_tensor("batch_norm_0.running_var"));
+    assert_eq!(mlp::tensors::snapshot(net).len(), names.len());
+
+    let expected = all_tensors(&mut trained.clone());
+    for path in [&a, &b] {
+        let mut other = Model::seeded(2);
+        load_weights(&mut other, path)?;
+        assert_eq!(all_tensors(&mut other), expected);
+    }
+    let mut other = Model::seeded(2);
+    load_checkpoint(&c, &mut other)?;
+    assert_eq!(all_tensors(&mut other), expected);
+    let mut other = Model::seeded(2);
+    load_weights_from_bytes(&mut other, &bytes, &LoadOptions::new())?;
+    assert_eq!(all_tensors(&mut other), expected);
+    Ok(())
+}
+
+/// A layer written by hand, not by `network!`: `y = x * scale + shift`, with a learned scale
+/// and a running maximum kept as a buffer. Its tensors must reach files through `visit_ref`.
+#[derive(Clone)]
+struct ScaleShift {
+    scale: Vec<f32>,
+    scale_grad: Vec<f32>,
+    shift: Vec<f32>,
+    shift_grad: Vec<f32>,
+    running_max: Vec<f32>,
+    trainable: bool,
+    out: Batch<3>,
+    dx: Batch<3>,
+}
+
+impl ScaleShift {
+    fn new(seed: u64) -> Self {
+        let mut rng = mlp::rng::seeded(seed);
+        let mut draw = || (0..3).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
+        ScaleShift {
+            scale: draw(),
+            scale_grad: vec![0.0; 3],
+            shift: draw(),
+            shift_grad: vec![0.0; 3],
+            running_max: draw(),
+            trainable: true,
+            out: Batch::zeros(0),
+            dx: Batch::zeros(0),
+        }
+    }
+}
+
+impl Layer for ScaleShift {
+    const IN: usize = 3;
+    const OUT: usize = 3;
+    type Input = Batch<3>;
+    type Output = Batch<3>;
+
+    fn forward(&mut self, x: &Batch<3>, _ctx: &mut Context) {
+        self.out.copy_from(x);
+        for y in self.out.as_mut_slice().chunks_exact_mut(3) {
+            let per_feature = self.scale.iter().zip(&self.shift).zip(&mut self.running_max);
+            for (y, ((s, b), m)) in y.iter_mut().zip(per_feature) {
+                *m = m.max(*y);
+                *y = *y * s + b;
+            }
+        }
+    }
+
+    fn output(&self) -> &Batch<3> {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Batch<3>, dy: &Batch<3>, how: Backward) {
+        if self.trainable {
+            for (x, g) in x.as_slice().chunks_exact(3).zip(dy.as_slice().chunks_exact(3)) {
+                let grads = self.scale_grad.iter_mut().zip(&mut self.shift_grad);
+                for ((x, g), (ds, db)) in x.iter().zip(g).zip(grads) {
+                    *ds += x * g;
+                    *db += g;
+                }
+            }
+        }
+        if how.input_grad {
+            self.dx.copy_from(dy);
+            for d in self.dx.as_mut_slice().chunks_exact_mut(3) {
+                d.iter_mut().zip(&self.scale).for_each(|(d, s)| *d *= s);
+            }
+        }
+    }
+
+    fn input_grad(&self) -> &Batch<3> {
+        &self.dx
+    }
+
+    fn visit(&mut self, v: &mut dyn Visitor) {
+        let (trainable, shape) = (self.trainable, &[3][..]);
+        let (value, grad) = (&mut self.scale, &mut self.scale_grad);
+        v.param("scale", Param { value, grad, shape, trainable, l1: 0.0, l2: 0.0 });
+        let (value, grad) = (&mut self.shift, &mut self.shift_grad);
+        v.param("shift", Param { value, grad, shape, trainable, l1: 0.0, l2: 0.0 });
+        v.buffer("running_max", &mut self.running_max, shape);
+    }
+
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        let (trainable, shape) = (self.trainable, &[3][..]);
+        let (value, grad) = (&self.scale, &self.scale_grad);
+        v.param("scale", ParamRef { value, grad, shape, trainable, l1: 0.0, l2: 0.0 });
+        let (value, grad) = (&self.shift, &self.shift_grad);
+        v.param("shift", ParamRef { value, grad, shape, trainable, l1: 0.0, l2: 0.0 });
+        v.buffer("running_max", &self.running_max, shape);
+    }
+
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+}
+
+#[test]
+fn a_hand_written_layer_saves_and_loads_every_tensor() -> Result {
+    let dir = TempDir::new()?;
+    let path = dir.path().join("scale_shift.safetensors");
+    let layer = ScaleShift::new(1);
+    layer.save(&path)?;
+    let names: Vec<String> = read_tensors(&path)?.into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, ["running_max", "scale", "shift"]);
+
+    let mut other = ScaleShift::new(2);
+    other.load(&path)?;
+    assert_eq!(all_tensors(&mut other), all_tensors(&mut layer.clone()));
+    let x = input::<3>(4, 5);
+    let mut ctx = Context::infer();
+    other.forward(&x, &mut ctx);
+    let mut original = layer.clone();
+    original.forward(&x, &mut ctx);
+    assert_eq!(other.output().as_slice(), original.output().as_slice());
     Ok(())
 }

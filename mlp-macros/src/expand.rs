@@ -280,7 +280,8 @@ fn expand_model(
             }
         })
         .collect();
-    let visits: Vec<TokenStream> = model
+    // The read-only walk names the same tensors: saving goes through it.
+    let (visits, visits_ref): (Vec<TokenStream>, Vec<TokenStream>) = model
         .layers
         .iter()
         .filter(|l| l.kind.has_tensors())
@@ -288,13 +289,19 @@ fn expand_model(
             let f = &l.field;
             // The field `r#b` is the weight-file key `b`.
             let key = f.unraw().to_string();
-            quote! {
+            let visit = quote! {
                 v.enter(#key);
                 #rt::Layer::visit(&mut self.#f, v);
                 v.leave();
-            }
+            };
+            let visit_ref = quote! {
+                v.enter(#key);
+                #rt::Layer::visit_ref(&self.#f, v);
+                v.leave();
+            };
+            (visit, visit_ref)
         })
-        .collect();
+        .unzip();
 
     let mut rows = Vec::new();
     if let Some(kind) = &model.input_kind {
@@ -378,6 +385,10 @@ fn expand_model(
 
             fn visit(&mut self, v: &mut dyn #rt::Visitor) {
                 #(#visits)*
+            }
+
+            fn visit_ref(&self, v: &mut dyn #rt::VisitorRef) {
+                #(#visits_ref)*
             }
 
             fn set_trainable(&mut self, trainable: bool) {

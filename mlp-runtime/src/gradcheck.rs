@@ -214,7 +214,7 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::init::Init;
-    use crate::layer::Visitor;
+    use crate::layer::{Visitor, VisitorRef};
     use crate::layers::{ActivationLayer, Dense};
 
     #[test]
@@ -241,6 +241,7 @@ mod tests {
                 &self.1
             }
             fn visit(&mut self, _: &mut dyn Visitor) {}
+            fn visit_ref(&self, _: &mut dyn VisitorRef) {}
             fn set_trainable(&mut self, _: bool) {}
         }
         let mut w = Wrong(ActivationLayer::new(Activation::Tanh), Batch::zeros(0));
@@ -276,6 +277,9 @@ mod tests {
             }
             fn visit(&mut self, v: &mut dyn Visitor) {
                 self.0.visit(v)
+            }
+            fn visit_ref(&self, v: &mut dyn VisitorRef) {
+                self.0.visit_ref(v)
             }
             fn set_trainable(&mut self, t: bool) {
                 self.0.set_trainable(t)

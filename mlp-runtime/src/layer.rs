@@ -75,8 +75,27 @@ pub struct Param<'a> {
     pub l2: f32,
 }
 
-/// Walks a layer's tensors. Names arrive one segment at a time: `enter("dense_0")`,
-/// then `param("weight", ..)`, then `leave()`; a full key joins the open segments with `.`.
+/// A trainable tensor as a read-only visitor ([`VisitorRef`]) sees it: [`Param`] without `mut`.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamRef<'a> {
+    /// Values, in PyTorch's layout (row-major over `shape`).
+    pub value: &'a [f32],
+    /// Gradient of the loss, same layout.
+    pub grad: &'a [f32],
+    /// PyTorch's shape: `[out, in]` for a dense weight, `[n]` for a bias or gamma.
+    pub shape: &'a [usize],
+    /// False when the layer is frozen: optimizers leave it alone.
+    pub trainable: bool,
+    /// Keras `l1` penalty on this tensor (0 unless it is a kernel with `l1 = ..`).
+    pub l1: f32,
+    /// Keras `l2` penalty on this tensor: the loss gains `l2 * sum(w^2)`.
+    pub l2: f32,
+}
+
+/// Walks a layer's tensors, with write access ([`Layer::visit`]): optimizers, loading,
+/// zeroing gradients. Names arrive one segment at a time: `enter("dense_0")`, then
+/// `param("weight", ..)`, then `leave()`; a full key joins the open segments with `.`.
+/// [`VisitorRef`] is the read-only counterpart.
 pub trait Visitor {
     /// A named sub-layer begins.
     fn enter(&mut self, _name: &'static str) {}
@@ -86,6 +105,20 @@ pub trait Visitor {
     fn param(&mut self, name: &'static str, p: Param<'_>);
     /// A non-trainable tensor that is saved with the weights (batch norm's running statistics).
     fn buffer(&mut self, _name: &'static str, _value: &mut [f32], _shape: &[usize]) {}
+}
+
+/// Walks a layer's tensors without changing them ([`Layer::visit_ref`]): saving, reading a
+/// tensor, counting parameters, all from a `&` reference. The same calls, in the same order,
+/// as [`Visitor`].
+pub trait VisitorRef {
+    /// A named sub-layer begins.
+    fn enter(&mut self, _name: &'static str) {}
+    /// The last entered sub-layer ends.
+    fn leave(&mut self) {}
+    /// A trainable tensor (possibly frozen; see [`ParamRef::trainable`]).
+    fn param(&mut self, name: &'static str, p: ParamRef<'_>);
+    /// A non-trainable tensor that is saved with the weights (batch norm's running statistics).
+    fn buffer(&mut self, _name: &'static str, _value: &[f32], _shape: &[usize]) {}
 }
 
 /// A layer from width `IN` to width `OUT`. Every generated network implements it, so a
@@ -116,8 +149,59 @@ pub trait Layer {
     /// The input gradient computed by the last backward pass.
     fn input_grad(&self) -> &Self::Input;
 
-    /// Visits parameters and buffers.
+    /// Visits parameters and buffers, with write access.
     fn visit(&mut self, v: &mut dyn Visitor);
+
+    /// Visits the same parameters and buffers as [`Layer::visit`], in the same order and
+    /// under the same names, read-only. Saving and reading weights go through it, so a
+    /// tensor it skips is missing from saved files: it has no default for that reason.
+    ///
+    /// A hand-written layer mirrors its `visit`:
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    ///
+    /// /// `y = x * scale`, one learned scale per feature.
+    /// struct Scale { scale: Vec<f32>, grad: Vec<f32>, out: Batch<2>, dx: Batch<2> }
+    ///
+    /// impl Layer for Scale {
+    ///     const IN: usize = 2;
+    ///     const OUT: usize = 2;
+    ///     type Input = Batch<2>;
+    ///     type Output = Batch<2>;
+    ///     fn forward(&mut self, x: &Batch<2>, _: &mut Context) {
+    ///         self.out.copy_from(x);
+    ///         for y in self.out.as_mut_slice().chunks_exact_mut(2) {
+    ///             y.iter_mut().zip(&self.scale).for_each(|(y, k)| *y *= k);
+    ///         }
+    ///     }
+    ///     fn output(&self) -> &Batch<2> { &self.out }
+    ///     fn backward(&mut self, x: &Batch<2>, dy: &Batch<2>, _: Backward) {
+    ///         self.dx.copy_from(dy);
+    ///         let rows = x.as_slice().chunks_exact(2).zip(self.dx.as_mut_slice().chunks_exact_mut(2));
+    ///         for (x, d) in rows {
+    ///             for j in 0..2 {
+    ///                 self.grad[j] += x[j] * d[j];
+    ///                 d[j] *= self.scale[j];
+    ///             }
+    ///         }
+    ///     }
+    ///     fn input_grad(&self) -> &Batch<2> { &self.dx }
+    ///     fn visit(&mut self, v: &mut dyn Visitor) {
+    ///         let (value, grad) = (&mut self.scale, &mut self.grad);
+    ///         v.param("scale", Param { value, grad, shape: &[2], trainable: true, l1: 0.0, l2: 0.0 });
+    ///     }
+    ///     fn visit_ref(&self, v: &mut dyn VisitorRef) {
+    ///         let (value, grad) = (&self.scale, &self.grad);
+    ///         v.param("scale", ParamRef { value, grad, shape: &[2], trainable: true, l1: 0.0, l2: 0.0 });
+    ///     }
+    ///     fn set_trainable(&mut self, _: bool) {}
+    /// }
+    ///
+    /// let s = Scale { scale: vec![2.0, 3.0], grad: vec![0.0; 2], out: Batch::zeros(0), dx: Batch::zeros(0) };
+    /// assert_eq!(s.get_tensor("scale"), Some(vec![2.0, 3.0]));
+    /// ```
+    fn visit_ref(&self, v: &mut dyn VisitorRef);
 
     /// Freezes (`false`) or unfreezes the layer and everything in it, like Keras'
     /// `layer.trainable = False`. A frozen batch norm runs in inference mode.
@@ -147,9 +231,19 @@ pub trait Network: Layer + Build {
     /// One row per top-level layer: (name, kind, output width, parameters).
     const ROWS: &'static [crate::summary::Row];
 
-    /// A Keras-like table of the layers and their parameter counts.
+    /// A Keras-like table of the layers and their parameter counts, from the compile-time
+    /// constants: every parameter counts as trainable, whatever the network's value has frozen.
+    /// [`Network::runtime_summary`] counts a value's frozen layers as non-trainable, as Keras does.
     fn summary() -> crate::summary::Summary {
         crate::summary::Summary::of::<Self>()
+    }
+
+    /// The summary of this value: like [`Network::summary`], but the trainable and
+    /// non-trainable counts are taken from the network as it is now, so parameters of frozen
+    /// layers ([`Layer::set_trainable`]) count as non-trainable, as in Keras' `model.summary()`.
+    /// See [`Summary::of_value`](crate::summary::Summary::of_value).
+    fn runtime_summary(&self) -> crate::summary::Summary {
+        crate::summary::Summary::of_value(self)
     }
 }
 

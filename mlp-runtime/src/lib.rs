@@ -24,7 +24,7 @@ pub mod train;
 pub use activation::Activation;
 pub use batch::Batch;
 pub use init::Init;
-pub use layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, Visitor};
+pub use layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef};
 
 /// What an example needs: `use mlp::prelude::*;`.
 pub mod prelude {
@@ -33,7 +33,9 @@ pub mod prelude {
     pub use crate::data::prelude::*;
     pub use crate::init::Init;
     pub use crate::io::prelude::*;
-    pub use crate::layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, Visitor};
+    pub use crate::layer::{
+        Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
+    };
     pub use crate::layers::*;
     pub use crate::loss::prelude::*;
     pub use crate::optim::prelude::*;
@@ -51,7 +53,7 @@ pub mod __private {
     pub use crate::activation::Activation;
     pub use crate::batch::Batch;
     pub use crate::init::Init;
-    pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor};
+    pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor, VisitorRef};
     pub use crate::layers::*;
     pub use crate::rng::{seeded, Rng};
     pub use crate::summary::Row;

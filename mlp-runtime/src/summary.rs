@@ -1,6 +1,8 @@
-//! A Keras-like summary table of a network, from counts the macro computed at compile time.
+//! A Keras-like summary table of a network: from counts the macro computed at compile time
+//! ([`Summary::of`]), or counted on a network value, frozen layers included ([`Summary::of_value`]).
 
 use crate::layer::Network;
+use crate::tensors::for_each_tensor_ref;
 use std::fmt;
 
 /// One row of a summary: a top-level layer.
@@ -35,12 +37,15 @@ pub struct Summary {
     pub rows: &'static [Row],
     /// All parameters.
     pub total: usize,
-    /// Trainable parameters.
+    /// Trainable parameters: in [`Summary::of`], every parameter of every layer; in
+    /// [`Summary::of_value`], only those of layers that are not frozen.
     pub trainable: usize,
 }
 
 impl Summary {
-    /// The summary of network `T`.
+    /// The summary of network type `T`, from the counts the macro computed at compile time.
+    /// Those cannot know what a value has frozen: every parameter counts as trainable (batch
+    /// norm's moving statistics aside). [`Summary::of_value`] counts a value's frozen layers.
     pub fn of<T: Network>() -> Self {
         Summary {
             name: T::NAME,
@@ -49,6 +54,34 @@ impl Summary {
             total: T::PARAMS,
             trainable: T::TRAINABLE_PARAMS,
         }
+    }
+
+    /// The summary of the network `net` as it is now: its tensors are counted, and the
+    /// parameters of frozen layers ([`Layer::set_trainable`](crate::Layer::set_trainable))
+    /// count as non-trainable, as in Keras' `model.summary()`. The rows are those of
+    /// [`Summary::of`]. [`Network::runtime_summary`] is the method form.
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// network! { Net< input(4); dense(8, relu); batch_norm; dense(3, softmax) > }
+    /// let mut net = Net::seeded(0);
+    /// net.dense_0.set_trainable(false);
+    /// let s = Summary::of_value(&net);
+    /// // dense_0's 40 and batch norm's 16 moving statistics are non-trainable.
+    /// assert_eq!((s.total, s.trainable), (99, 43));
+    /// assert!(s.to_string().ends_with("Non-trainable params: 56"));
+    /// // The compile-time counts do not see the freeze.
+    /// assert_eq!(Net::summary().trainable, 83);
+    /// ```
+    pub fn of_value<T: Network>(net: &T) -> Self {
+        let (mut total, mut trainable) = (0, 0);
+        for_each_tensor_ref(net, |_, t| {
+            total += t.value().len();
+            if t.trainable() {
+                trainable += t.value().len();
+            }
+        });
+        Summary { name: T::NAME, input: T::IN, rows: T::ROWS, total, trainable }
     }
 }
 

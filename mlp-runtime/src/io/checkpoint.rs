@@ -36,7 +36,8 @@ use std::str::FromStr;
 use serde_json::{json, Value};
 
 use super::error::WeightError;
-use super::weights::{self, LoadOptions, OwnedTensor, OPTIMIZER_PREFIX};
+use super::keys::{LoadOptions, OPTIMIZER_PREFIX};
+use super::weights::{self, OwnedTensor};
 use crate::layer::Layer;
 use crate::optim::{OptimError, Optimizer};
 use crate::rng::Rng;
@@ -158,7 +159,7 @@ impl FromStr for RngState {
 /// opt.update(0, &mut w, &grad);
 /// net.set_tensor("dense_0.weight", &w)?;
 /// let rng = mlp::rng::seeded(9);
-/// save_checkpoint(&path, &mut net, &CheckpointState::of(5, &opt, &rng))?;
+/// save_checkpoint(&path, &net, &CheckpointState::of(5, &opt, &rng))?;
 ///
 /// let mut resumed = Net::seeded(2);
 /// let state = load_checkpoint(&path, &mut resumed)?;
@@ -245,13 +246,13 @@ impl CheckpointState {
 /// that can.
 pub fn save_checkpoint<L: Layer + ?Sized>(
     path: impl AsRef<Path>,
-    net: &mut L,
+    net: &L,
     state: &CheckpointState,
 ) -> Result<(), WeightError> {
     let path = path.as_ref();
     check_state(state, &trainable(net), path)?;
     let mut first_bad = None;
-    crate::tensors::for_each_tensor(net, |name, mut t| {
+    crate::tensors::for_each_tensor_ref(net, |name, t| {
         if first_bad.is_none() {
             if let Some((index, value, count)) = weights::non_finite(t.value()) {
                 first_bad = Some(WeightError::NonFinite {
@@ -273,7 +274,7 @@ pub fn save_checkpoint<L: Layer + ?Sized>(
 
 /// The bytes of a checkpoint file, unchecked.
 fn encode_checkpoint<L: Layer + ?Sized>(
-    net: &mut L,
+    net: &L,
     state: &CheckpointState,
     path: &Path,
 ) -> Result<Vec<u8>, WeightError> {
@@ -448,10 +449,10 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
 
 /// Name, shape and length of each of `net`'s trainable tensors, in visit order: slot `i`
 /// of an optimizer is tensor `i` (see [`Optimizer::update`]).
-fn trainable<L: Layer + ?Sized>(net: &mut L) -> Vec<(String, Vec<usize>, usize)> {
+fn trainable<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>, usize)> {
     let mut out = Vec::new();
-    crate::tensors::for_each_tensor(net, |name, t| {
-        if let crate::tensors::Tensor::Param(p) = t {
+    crate::tensors::for_each_tensor_ref(net, |name, t| {
+        if let crate::tensors::TensorRef::Param(p) = t {
             out.push((name.to_string(), p.shape.to_vec(), p.value.len()));
         }
     });
@@ -519,13 +520,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ckpt.safetensors");
         let (mut state, mut bad_net) = (good(), net());
-        save_checkpoint(&path, &mut bad_net, &state).unwrap();
+        save_checkpoint(&path, &bad_net, &state).unwrap();
         let before = std::fs::read(&path).unwrap();
         edit(&mut state, &mut bad_net);
-        let saved = save_checkpoint(&path, &mut bad_net, &state).unwrap_err().to_string();
+        let saved = save_checkpoint(&path, &bad_net, &state).unwrap_err().to_string();
         assert_eq!(std::fs::read(&path).unwrap(), before);
 
-        std::fs::write(&path, encode_checkpoint(&mut bad_net, &state, &path).unwrap()).unwrap();
+        std::fs::write(&path, encode_checkpoint(&bad_net, &state, &path).unwrap()).unwrap();
         let mut target = net();
         crate::tensors::for_each_tensor(&mut target, |_, mut t| t.value().fill(3.0));
         let loaded = load_checkpoint(&path, &mut target).unwrap_err().to_string();
@@ -556,7 +557,7 @@ mod tests {
         let path = dir.path().join("edge.safetensors");
         let mut state = good();
         (state.epoch, state.optimizer_iterations, state.rng.word_pos) = (1 << 53, 1 << 53, (1 << 68) - 1);
-        save_checkpoint(&path, &mut net(), &state).unwrap();
+        save_checkpoint(&path, &net(), &state).unwrap();
         assert_eq!(load_checkpoint(&path, &mut net()).unwrap(), state);
         assert_eq!(
             format!("chacha8:{}:0:{}", "0".repeat(64), 1u128 << 68).parse::<RngState>().map(drop),

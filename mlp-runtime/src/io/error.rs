@@ -180,7 +180,7 @@ fn non_finite_message(
         None => format!(
             "tensor `{name}` would hold {value} at index {index} ({values}); set_tensor takes finite values only"
         ),
-        Some(p) if name.starts_with(super::weights::OPTIMIZER_PREFIX) => {
+        Some(p) if name.starts_with(super::keys::OPTIMIZER_PREFIX) => {
             format!("tensor `{name}` in {} holds {value} at index {index} ({values})", p.display())
         }
         Some(p) => format!(

@@ -24,7 +24,7 @@
 //! network! { Net< input(4); dense(8, relu); batch_norm; dense(3, softmax) > }
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("model.safetensors");
-//! let mut net = Net::seeded(1);
+//! let net = Net::seeded(1);
 //! net.save(&path)?;
 //! let mut other = Net::seeded(2);
 //! other.load(&path)?;
@@ -37,15 +37,17 @@ pub use atomic::check_writable;
 pub mod checkpoint;
 mod convert;
 mod error;
+mod keys;
 mod weights;
 
 use std::path::Path;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, RngState, CHECKPOINT_VERSION};
 pub use error::WeightError;
+pub use keys::{KeyMap, LoadOptions};
 pub use weights::{
     get_tensor, load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights,
-    set_tensor, tensor_names, weights_to_bytes, KeyMap, LoadOptions, LoadReport, NamedTensor,
+    set_tensor, tensor_names, weights_to_bytes, LoadReport, NamedTensor,
 };
 
 use crate::layer::Layer;
@@ -64,7 +66,7 @@ use crate::layer::Layer;
 /// ```
 pub trait WeightsExt: Layer {
     /// [`save_weights`]: every tensor to a safetensors file, atomically.
-    fn save(&mut self, path: impl AsRef<Path>) -> Result<(), WeightError> {
+    fn save(&self, path: impl AsRef<Path>) -> Result<(), WeightError> {
         save_weights(self, path)
     }
     /// [`load_weights`]: every tensor from a safetensors file, strictly, all or nothing.
@@ -80,7 +82,7 @@ pub trait WeightsExt: Layer {
         load_weights_with(self, path, opts)
     }
     /// [`get_tensor`]: a copy of one tensor by name.
-    fn get_tensor(&mut self, name: &str) -> Option<Vec<f32>> {
+    fn get_tensor(&self, name: &str) -> Option<Vec<f32>> {
         get_tensor(self, name)
     }
     /// [`set_tensor`]: overwrites one tensor by name.
@@ -88,7 +90,7 @@ pub trait WeightsExt: Layer {
         set_tensor(self, name, values)
     }
     /// [`tensor_names`]: every tensor's name and PyTorch shape.
-    fn tensor_names(&mut self) -> Vec<(String, Vec<usize>)> {
+    fn tensor_names(&self) -> Vec<(String, Vec<usize>)> {
         tensor_names(self)
     }
 }

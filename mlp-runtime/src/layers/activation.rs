@@ -2,7 +2,7 @@
 
 use crate::activation::Activation;
 use crate::batch::Batch;
-use crate::layer::{Backward, Context, Layer, Visitor};
+use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 
 /// An activation applied on its own, between other layers.
 ///
@@ -64,6 +64,8 @@ impl<const N: usize> Layer for ActivationLayer<N> {
     }
 
     fn visit(&mut self, _v: &mut dyn Visitor) {}
+
+    fn visit_ref(&self, _v: &mut dyn VisitorRef) {}
 
     fn set_trainable(&mut self, _trainable: bool) {}
 

@@ -1,7 +1,7 @@
 //! `batch_norm`: batch statistics in training, moving averages at inference.
 
 use crate::batch::Batch;
-use crate::layer::{Backward, Context, Layer, Param, Visitor};
+use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 
 /// Batch normalization over each feature, with Keras' defaults (momentum 0.99,
 /// epsilon 1e-3) and Keras' update of the moving statistics
@@ -181,6 +181,21 @@ impl<const N: usize> Layer for BatchNorm<N> {
         );
         v.buffer("running_mean", &mut self.running_mean, shape);
         v.buffer("running_var", &mut self.running_var, shape);
+    }
+
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        let trainable = self.trainable;
+        let shape = &Self::SHAPE;
+        v.param(
+            "weight",
+            ParamRef { value: &self.gamma, grad: &self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+        v.param(
+            "bias",
+            ParamRef { value: &self.beta, grad: &self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+        v.buffer("running_mean", &self.running_mean, shape);
+        v.buffer("running_var", &self.running_var, shape);
     }
 
     fn set_trainable(&mut self, trainable: bool) {

@@ -4,7 +4,7 @@ use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::init::Init;
 use crate::kernel::{gemm, Mat};
-use crate::layer::{Backward, Context, Layer, Param, Visitor};
+use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::rng::Rng;
 use nalgebra::{Const, DVector, Dyn, OMatrix};
 
@@ -212,6 +212,33 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
                 Param {
                     value: b.as_mut_slice(),
                     grad: db.as_mut_slice(),
+                    shape: &Self::BIAS_SHAPE,
+                    trainable: self.trainable,
+                    l1: 0.0,
+                    l2: 0.0,
+                },
+            );
+        }
+    }
+
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        v.param(
+            "weight",
+            ParamRef {
+                value: self.weight.as_slice(),
+                grad: self.weight_grad.as_slice(),
+                shape: &Self::WEIGHT_SHAPE,
+                trainable: self.trainable,
+                l1: self.l1,
+                l2: self.l2,
+            },
+        );
+        if let Some((b, db)) = &self.bias {
+            v.param(
+                "bias",
+                ParamRef {
+                    value: b.as_slice(),
+                    grad: db.as_slice(),
                     shape: &Self::BIAS_SHAPE,
                     trainable: self.trainable,
                     l1: 0.0,

@@ -2,7 +2,7 @@
 
 use crate::activation::Activation;
 use crate::batch::Batch;
-use crate::layer::{Backward, Context, Layer, Visitor};
+use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use rand::Rng as _;
 
 /// Zeroes each input with probability `rate` in training and scales the rest by
@@ -69,6 +69,8 @@ impl<const N: usize> Layer for Dropout<N> {
     }
 
     fn visit(&mut self, _v: &mut dyn Visitor) {}
+
+    fn visit_ref(&self, _v: &mut dyn VisitorRef) {}
 
     fn set_trainable(&mut self, _trainable: bool) {}
 

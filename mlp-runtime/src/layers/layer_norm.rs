@@ -1,7 +1,7 @@
 //! `layer_norm`: per-sample normalization with learned gamma and beta.
 
 use crate::batch::Batch;
-use crate::layer::{Backward, Context, Layer, Param, Visitor};
+use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 
 /// Layer normalization: each sample is normalized over its `N` features, then scaled
 /// by gamma and shifted by beta (Keras' epsilon 1e-3 by default).
@@ -121,6 +121,19 @@ impl<const N: usize> Layer for LayerNorm<N> {
         v.param(
             "bias",
             Param { value: &mut self.beta, grad: &mut self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+    }
+
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        let trainable = self.trainable;
+        let shape = &Self::SHAPE;
+        v.param(
+            "weight",
+            ParamRef { value: &self.gamma, grad: &self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+        );
+        v.param(
+            "bias",
+            ParamRef { value: &self.beta, grad: &self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
         );
     }
 

@@ -3,7 +3,7 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::init::Init;
-use crate::layer::{Backward, Context, Layer, Visitor};
+use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::layers::Dense;
 use crate::rng::Rng;
 
@@ -128,6 +128,10 @@ where
         self.body.visit(v);
     }
 
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        self.body.visit_ref(v);
+    }
+
     fn set_trainable(&mut self, trainable: bool) {
         self.body.set_trainable(trainable);
     }
@@ -191,6 +195,13 @@ where
         self.body.visit(v);
         v.enter("projection");
         self.projection.visit(v);
+        v.leave();
+    }
+
+    fn visit_ref(&self, v: &mut dyn VisitorRef) {
+        self.body.visit_ref(v);
+        v.enter("projection");
+        self.projection.visit_ref(v);
         v.leave();
     }
 

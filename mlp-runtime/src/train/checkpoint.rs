@@ -18,9 +18,9 @@ where
 {
     /// Writes a checkpoint: every tensor, the optimizer's state, the epochs done and the
     /// generator behind shuffling and dropout (atomically: temporary file, then rename).
-    pub fn save_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<(), TrainError> {
+    pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<(), TrainError> {
         let state = CheckpointState::of(self.epoch, &self.optimizer, &self.ctx.rng);
-        Ok(save_checkpoint(path, &mut self.net, &state)?)
+        Ok(save_checkpoint(path, &self.net, &state)?)
     }
 
     /// Restores a checkpoint written by [`Model::save_checkpoint`]; the next `fit`
@@ -29,7 +29,7 @@ where
         let path = path.as_ref();
         // The weights are loaded before the optimizer state is checked; keep a copy so a
         // mismatch changes nothing.
-        let before = snapshot(&mut self.net);
+        let before = snapshot(&self.net);
         let state = load_checkpoint(path, &mut self.net)?;
         if let Err(reason) = state.restore_optimizer(&mut self.optimizer) {
             // `before` is a snapshot of this network, so putting it back cannot fail; were
