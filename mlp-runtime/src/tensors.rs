@@ -232,7 +232,7 @@ pub enum RestoreError {
 /// use mlp::prelude::*;
 /// network! { Small< input(2); dense(3) > }
 /// network! { Large< input(2); dense(4) > }
-/// let saved = mlp::tensors::snapshot(&mut Small::seeded(0));
+/// let saved = mlp::tensors::snapshot(&Small::seeded(0));
 /// let err = mlp::tensors::restore(&mut Large::seeded(0), &saved).unwrap_err();
 /// assert!(err.to_string().starts_with("tensor `dense_0.weight` of shape [4, 2] holds 8 values"), "{err}");
 /// ```
@@ -280,29 +280,29 @@ mod tests {
 
     #[test]
     fn restore_puts_back_a_snapshot_of_the_same_network() {
-        let mut a = dense::<3, 2>(1);
-        let saved = snapshot(&mut a);
+        let a = dense::<3, 2>(1);
+        let saved = snapshot(&a);
         let mut b = dense::<3, 2>(2);
         restore(&mut b, &saved).unwrap();
-        assert_eq!(snapshot(&mut b), saved);
+        assert_eq!(snapshot(&b), saved);
     }
 
     #[test]
     fn restore_refuses_another_networks_snapshot_and_changes_nothing() {
-        let saved = snapshot(&mut dense::<3, 2>(1));
+        let saved = snapshot(&dense::<3, 2>(1));
         let mut other = dense::<3, 4>(2);
-        let before = snapshot(&mut other);
+        let before = snapshot(&other);
         let err = restore(&mut other, &saved).unwrap_err();
         assert_eq!(
             err,
             RestoreError::Length { tensor: "weight".into(), shape: vec![4, 3], expected: 12, found: 6 }
         );
-        assert_eq!(snapshot(&mut other), before);
+        assert_eq!(snapshot(&other), before);
         // Too few or too many tensors.
         assert_eq!(restore(&mut other, &before[..1]), Err(RestoreError::Count { expected: 2, found: 1 }));
         let mut more = before.clone();
         more.push(vec![0.0]);
         assert_eq!(restore(&mut other, &more), Err(RestoreError::Count { expected: 2, found: 3 }));
-        assert_eq!(snapshot(&mut other), before);
+        assert_eq!(snapshot(&other), before);
     }
 }

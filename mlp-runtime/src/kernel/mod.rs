@@ -70,7 +70,11 @@ pub struct Mat<'a> {
 impl std::fmt::Debug for Mat<'_> {
     /// The shape of the operand, not its (possibly megabytes of) elements.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mat").field("len", &self.data.len()).field("rs", &self.rs).field("cs", &self.cs).finish()
+        f.debug_struct("Mat")
+            .field("len", &self.data.len())
+            .field("rs", &self.rs)
+            .field("cs", &self.cs)
+            .finish()
     }
 }
 
