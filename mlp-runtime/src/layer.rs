@@ -75,6 +75,18 @@ pub struct Param<'a> {
     pub l2: f32,
 }
 
+impl std::fmt::Debug for Param<'_> {
+    /// The shape and settings, not the (possibly millions of) values and gradients.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Param")
+            .field("shape", &self.shape)
+            .field("trainable", &self.trainable)
+            .field("l1", &self.l1)
+            .field("l2", &self.l2)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A trainable tensor as a read-only visitor ([`VisitorRef`]) sees it: [`Param`] without `mut`.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamRef<'a> {

@@ -15,6 +15,16 @@ pub enum Tensor<'a> {
     },
 }
 
+impl std::fmt::Debug for Tensor<'_> {
+    /// The kind and shape, not the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tensor::Param(p) => p.fmt(f),
+            Tensor::Buffer { shape, .. } => f.debug_struct("Buffer").field("shape", shape).finish_non_exhaustive(),
+        }
+    }
+}
+
 impl Tensor<'_> {
     /// The values.
     pub fn value(&mut self) -> &mut [f32] {

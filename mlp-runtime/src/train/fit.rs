@@ -16,6 +16,23 @@ pub struct Fit<'a, N> {
     pub(super) callbacks: Vec<Box<dyn Callback<N> + 'a>>,
 }
 
+impl<N> std::fmt::Debug for Fit<'_, N> {
+    /// The settings, with callbacks by name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let callbacks: Vec<&str> = self.callbacks.iter().map(|c| c.name()).collect();
+        f.debug_struct("Fit")
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("shuffle", &self.shuffle)
+            .field("validation_split", &self.validation_split)
+            .field("validation_data", &self.validation_data.map(|d| d.len()))
+            .field("verbosity", &self.verbosity)
+            .field("seed", &self.seed)
+            .field("callbacks", &callbacks)
+            .finish()
+    }
+}
+
 impl<N> Default for Fit<'_, N> {
     fn default() -> Self {
         Fit {

@@ -65,6 +65,20 @@ pub struct Model<N: Layer, O, L> {
     out: Vec<f32>,
 }
 
+impl<N: Layer, O: Optimizer, L: Loss> std::fmt::Debug for Model<N, O, L> {
+    /// The configuration, not the weights or buffers (`net` is printed by its type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("net", &std::any::type_name::<N>())
+            .field("optimizer", &self.optimizer.name())
+            .field("learning_rate", &self.optimizer.learning_rate())
+            .field("loss", &self.loss.name())
+            .field("metrics", &self.metrics)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Loss and metrics over a data set, as `evaluate` returns them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {

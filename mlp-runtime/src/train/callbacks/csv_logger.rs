@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// let log = CsvLogger::new("training.csv");
 /// # let _ = log;
 /// ```
+#[derive(Debug)]
 pub struct CsvLogger {
     path: PathBuf,
     text: String,

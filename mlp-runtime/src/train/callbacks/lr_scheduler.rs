@@ -15,6 +15,12 @@ pub struct LearningRateScheduler<F> {
     f: F,
 }
 
+impl<F> std::fmt::Debug for LearningRateScheduler<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LearningRateScheduler").finish_non_exhaustive()
+    }
+}
+
 impl<F: FnMut(usize, f32) -> f32> LearningRateScheduler<F> {
     /// A scheduler calling `f(epoch, lr)`.
     pub fn new(f: F) -> Self {

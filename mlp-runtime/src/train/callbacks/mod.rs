@@ -31,6 +31,18 @@ pub struct Control<'a, N> {
     pub stop: bool,
 }
 
+impl<N> std::fmt::Debug for Control<'_, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("net", &std::any::type_name::<N>())
+            .field("optimizer", &self.optimizer.name())
+            .field("learning_rate", &self.optimizer.learning_rate())
+            .field("epoch", &self.epoch)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Hooks called by `fit`. All have empty defaults; an error stops training and is
 /// returned by `fit`.
 pub trait Callback<N> {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 /// let best = ModelCheckpoint::new("best.safetensors").monitor("val_accuracy").save_best_only(true);
 /// # let _ = best;
 /// ```
+#[derive(Debug)]
 pub struct ModelCheckpoint {
     path: PathBuf,
     monitor: String,

@@ -12,6 +12,7 @@ use crate::train::{EpochLogs, TrainError};
 /// let cb = ReduceLrOnPlateauCallback::new("val_loss", ReduceLrOnPlateau::new().factor(0.5).patience(5));
 /// # let _ = cb;
 /// ```
+#[derive(Debug)]
 pub struct ReduceLrOnPlateauCallback {
     monitor: String,
     rule: ReduceLrOnPlateau,
