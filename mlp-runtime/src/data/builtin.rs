@@ -40,6 +40,7 @@ impl FileSpec {
     }
 
     /// The same spec with its decompressed size in bytes.
+    #[must_use]
     pub fn with_size(self, size: u64) -> Self {
         FileSpec { size: Some(size), ..self }
     }

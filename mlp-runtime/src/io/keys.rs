@@ -42,26 +42,26 @@ pub type KeyMap<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 pub struct LoadOptions<'a> {
     /// Take only keys under this prefix (`"features"` or `"features."`: whole segments) and
     /// strip it: a trunk's weights from a bigger model's file.
-    pub prefix: Option<String>,
+    pub(crate) prefix: Option<String>,
     /// Prefix renames `(from, to)`, on whole `.`-separated segments, first match wins:
     /// `("1", "dense_0")` turns `1.weight` into `dense_0.weight` but leaves `10.weight`. An
     /// empty `from` prepends `to` to every key (a trunk's file into a bigger network's
     /// `features`); an empty `to` strips `from`.
-    pub rename: Vec<(String, String)>,
+    pub(crate) rename: Vec<(String, String)>,
     /// Names to ignore: a key is skipped if it equals one or ends with `.` and one
     /// (`"num_batches_tracked"` skips PyTorch's `2.num_batches_tracked`). Checked on the
     /// file's key and on the mapped name.
-    pub skip: Vec<String>,
+    pub(crate) skip: Vec<String>,
     /// Any other key mapping: applied last; `None` ignores the key.
-    pub map: Option<KeyMap<'a>>,
+    pub(crate) map: Option<KeyMap<'a>>,
     /// Ignore file tensors the network does not have instead of failing.
-    pub allow_extra: bool,
+    pub(crate) allow_extra: bool,
     /// Leave network tensors the file lacks as they are instead of failing (PyTorch's
     /// `strict=False`): for loading a pretrained trunk into a network with a new head.
-    pub allow_missing: bool,
+    pub(crate) allow_missing: bool,
     /// Load NaN and infinite values instead of failing ([`WeightError::NonFinite`](super::WeightError::NonFinite)): for
     /// inspecting a run that diverged. Off by default, since such a network only looks untrained.
-    pub allow_non_finite: bool,
+    pub(crate) allow_non_finite: bool,
 }
 
 impl fmt::Debug for LoadOptions<'_> {
@@ -85,36 +85,42 @@ impl<'a> LoadOptions<'a> {
     }
 
     /// Takes only keys under `prefix` and strips it (see [`LoadOptions::prefix`]).
+    #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self
     }
 
     /// Adds a prefix rename (see [`LoadOptions::rename`]).
+    #[must_use]
     pub fn rename(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
         self.rename.push((from.into(), to.into()));
         self
     }
 
     /// Skips a name (see [`LoadOptions::skip`]).
+    #[must_use]
     pub fn skip(mut self, name: impl Into<String>) -> Self {
         self.skip.push(name.into());
         self
     }
 
     /// Sets the final key mapping (see [`LoadOptions::map`]).
+    #[must_use]
     pub fn map(mut self, f: impl Fn(&str) -> Option<String> + 'a) -> Self {
         self.map = Some(Box::new(f));
         self
     }
 
     /// Ignores file tensors the network does not have.
+    #[must_use]
     pub fn allow_extra(mut self, allow: bool) -> Self {
         self.allow_extra = allow;
         self
     }
 
     /// Leaves network tensors the file lacks untouched.
+    #[must_use]
     pub fn allow_missing(mut self, allow: bool) -> Self {
         self.allow_missing = allow;
         self
@@ -135,6 +141,7 @@ impl<'a> LoadOptions<'a> {
     /// assert!(net.get_tensor("dense_0.bias").unwrap()[0].is_nan());
     /// # Ok::<(), WeightError>(())
     /// ```
+    #[must_use]
     pub fn allow_non_finite(mut self, allow: bool) -> Self {
         self.allow_non_finite = allow;
         self

@@ -59,18 +59,21 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     }
 
     /// Drops the bias (`bias = false`).
+    #[must_use]
     pub fn without_bias(mut self) -> Self {
         self.bias = None;
         self
     }
 
     /// Keras' `kernel_regularizer=l1(l1)`: the loss gains `l1 * sum(|w|)`.
+    #[must_use]
     pub fn with_l1(mut self, l1: f32) -> Self {
         self.l1 = l1;
         self
     }
 
     /// Keras' `kernel_regularizer=l2(l2)`: the loss gains `l2 * sum(w^2)`.
+    #[must_use]
     pub fn with_l2(mut self, l2: f32) -> Self {
         self.l2 = l2;
         self

@@ -80,8 +80,7 @@ pub enum TrainError {
     },
 }
 
-/// Why one training step ([`crate::train::Model::train_step`], [`crate::train::apply_update`])
-/// applied no update.
+/// Why one training step ([`crate::train::Model::train_step`]) applied no update.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StepError {

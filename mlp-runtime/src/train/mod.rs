@@ -30,7 +30,7 @@ pub use fit::Fit;
 pub use history::{EpochLogs, History};
 pub use metrics::Metric;
 pub use progress::Verbosity;
-pub use update::apply_update;
+pub(crate) use update::apply_update;
 
 use crate::batch::Batch;
 use crate::data::{Dataset, TargetBuf, TargetData};

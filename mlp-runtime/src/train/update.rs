@@ -25,7 +25,7 @@ pub(super) fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
 /// Every gradient is checked before any tensor changes: if one holds a NaN or an
 /// infinity, nothing is updated, all gradients are zeroed and the error names the
 /// tensor, so the weights trained so far survive.
-pub fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
+pub(crate) fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
     net: &mut N,
     optimizer: &mut O,
 ) -> Result<f64, StepError> {

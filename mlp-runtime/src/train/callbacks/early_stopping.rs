@@ -45,18 +45,21 @@ impl EarlyStopping {
     }
 
     /// Epochs without improvement before stopping.
+    #[must_use]
     pub fn patience(mut self, patience: usize) -> Self {
         self.patience = patience;
         self
     }
 
     /// The smallest change that counts as an improvement.
+    #[must_use]
     pub fn min_delta(mut self, min_delta: f32) -> Self {
         self.min_delta = min_delta.abs();
         self
     }
 
     /// Put back the best epoch's weights when training ends.
+    #[must_use]
     pub fn restore_best_weights(mut self, restore: bool) -> Self {
         self.restore_best = restore;
         self

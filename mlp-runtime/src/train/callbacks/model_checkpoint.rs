@@ -38,16 +38,19 @@ impl ModelCheckpoint {
         }
     }
     /// The value that decides "best".
+    #[must_use]
     pub fn monitor(mut self, key: &str) -> Self {
         self.monitor = key.to_string();
         self
     }
     /// Save only when the monitored value improves.
+    #[must_use]
     pub fn save_best_only(mut self, best_only: bool) -> Self {
         self.best_only = best_only;
         self
     }
     /// Save a full training checkpoint instead of weights only.
+    #[must_use]
     pub fn full(mut self, full: bool) -> Self {
         self.full = full;
         self
