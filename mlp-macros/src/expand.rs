@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 
 /// Where generated code finds the runtime, from any user crate.
-fn rt() -> TokenStream {
+pub(crate) fn rt() -> TokenStream {
     quote!(::mlp::__private)
 }
 
@@ -402,21 +402,6 @@ fn expand_model(
             const ROWS: &'static [#rt::Row] = &[ #(#rows),* ];
         }
     });
-}
-
-/// What is emitted for a network with errors: its name and the methods users call, so the
-/// user sees the real errors and not a cascade of "cannot find type".
-pub fn stub(name: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
-    let rt = rt();
-    quote! {
-        #vis struct #name;
-        impl #name {
-            #[allow(dead_code, unused_variables)]
-            pub fn new(rng: &mut #rt::Rng) -> Self { #name }
-            #[allow(dead_code, unused_variables)]
-            pub fn seeded(seed: u64) -> Self { #name }
-        }
-    }
 }
 
 #[cfg(test)]
