@@ -1,6 +1,7 @@
 //! The small models the stages pass along: the raw syntax (`Raw*`, from the parser) and the
 //! checked network ([`Model`], from [`check`](crate::check)) that `mlp-macros` turns into code.
 
+use crate::keywords::{self, ActivationWord, InitWord, ACTIVATIONS};
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Path, Visibility};
 
@@ -127,22 +128,34 @@ pub enum Width {
     OutOf(Path),
 }
 
-/// An activation with its arguments resolved (mirrors the runtime's `Activation`).
+/// An activation with its argument resolved: a row of [`ACTIVATIONS`](crate::keywords::ACTIVATIONS)
+/// and, for the activations that take one, its number.
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[allow(missing_docs)] // The variants are the activations' names.
-pub enum Act {
-    Linear,
-    Relu,
-    /// With its slope for negative inputs.
-    LeakyRelu(f32),
-    /// With its alpha.
-    Elu(f32),
-    Selu,
-    Gelu,
-    Swish,
-    Tanh,
-    Sigmoid,
-    Softmax,
+pub struct Act {
+    /// Its row; for a second keyword of one variant (`silu`), the first one's (`swish`).
+    pub word: &'static ActivationWord,
+    /// Its argument (the default when none is written); `None` when it takes none.
+    pub alpha: Option<f32>,
+}
+
+impl Act {
+    /// The identity, a dense layer's activation when none is given.
+    pub const LINEAR: Act = Act { word: &keywords::LINEAR, alpha: None };
+
+    /// `word` with its argument; summaries name it by the first keyword of its variant.
+    pub fn new(word: &'static ActivationWord, alpha: Option<f32>) -> Act {
+        let word = ACTIVATIONS.iter().find(|w| w.variant == word.variant).unwrap_or(word);
+        Act { word, alpha }
+    }
+
+    /// How it reads in summaries and messages: `relu`, `leaky_relu(0.2)`; an argument equal
+    /// to the default is left out.
+    pub fn name(&self) -> String {
+        match self.alpha {
+            Some(a) if Some(a) != self.word.alpha => format!("{}({a})", self.word.keyword),
+            _ => self.word.keyword.to_string(),
+        }
+    }
 }
 
 /// A checked network: also the body of a residual block.
@@ -190,8 +203,8 @@ pub struct Checked {
 #[derive(Debug)]
 #[allow(missing_docs)] // The fields are the DSL's own options, documented in the README.
 pub enum Kind {
-    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`; `init` is a keyword.
-    Dense { units: usize, act: Act, init: &'static str, l1: f32, l2: f32, bias: bool },
+    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`
+    Dense { units: usize, act: Act, init: &'static InitWord, l1: f32, l2: f32, bias: bool },
     /// A standalone activation.
     Activation(Act),
     /// `batch_norm(momentum = .., epsilon = ..)`

@@ -2,6 +2,7 @@
 //! `Network` impls. Everything here may assume the model is valid.
 
 use mlp_dsl::ast::{Act, Checked, Kind, Model, Width};
+use mlp_dsl::keywords::InitWord;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -30,26 +31,20 @@ fn width(w: &Width) -> TokenStream {
     }
 }
 
+/// The runtime's `Activation` value: the variant the keyword table names, with its argument.
 fn act(a: Act) -> TokenStream {
     let rt = rt();
-    match a {
-        Act::Linear => quote!(#rt::Activation::Linear),
-        Act::Relu => quote!(#rt::Activation::Relu),
-        Act::LeakyRelu(x) => quote!(#rt::Activation::LeakyRelu(#x)),
-        Act::Elu(x) => quote!(#rt::Activation::Elu(#x)),
-        Act::Selu => quote!(#rt::Activation::Selu),
-        Act::Gelu => quote!(#rt::Activation::Gelu),
-        Act::Swish => quote!(#rt::Activation::Swish),
-        Act::Tanh => quote!(#rt::Activation::Tanh),
-        Act::Sigmoid => quote!(#rt::Activation::Sigmoid),
-        Act::Softmax => quote!(#rt::Activation::Softmax),
+    let variant = format_ident!("{}", a.word.variant);
+    match a.alpha {
+        Some(alpha) => quote!(#rt::Activation::#variant(#alpha)),
+        None => quote!(#rt::Activation::#variant),
     }
 }
 
-fn init(name: &str) -> TokenStream {
+/// The runtime's `Init` variant the keyword table names.
+fn init(word: &InitWord) -> TokenStream {
     let rt = rt();
-    let variant =
-        format_ident!("{}", name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>());
+    let variant = format_ident!("{}", word.variant);
     quote!(#rt::Init::#variant)
 }
 
