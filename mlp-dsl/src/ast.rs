@@ -180,6 +180,13 @@ impl Model {
     pub fn output(&self) -> Width {
         self.layers.last().map_or_else(|| self.input.clone(), |l| l.output.clone())
     }
+
+    /// The layer that sets the output width: the last one whose output width is not its
+    /// input width (a dense, a projected residual or a sub-network), where a residual block
+    /// that ends at the wrong width is reported. `None` when every layer keeps the width.
+    pub fn width_setter(&self) -> Option<&Checked> {
+        self.layers.iter().rev().find(|l| l.output != l.input)
+    }
 }
 
 /// A checked layer.
@@ -220,8 +227,52 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its own parameter counts, (total, trainable), as formulas in its widths: the one
+    /// place each layer's count is written. The checker evaluates them to catch overflow;
+    /// the generated `Network::PARAMS` and summary rows spell them out, over widths only
+    /// rustc may know. A residual unit's body and a sub-network (`None`) are counted by
+    /// their own structs.
+    pub fn own_params(&self) -> Option<(Params, Params)> {
+        let same = |p: Params| Some((p, p));
+        match self {
+            Kind::Dense { bias, .. } => same(Params { in_out: 1, per_in: 0, per_out: usize::from(*bias) }),
+            // The moving mean and variance are parameters that no gradient trains (as in Keras).
+            Kind::BatchNorm { .. } => {
+                Some((Params { per_in: 4, ..Params::ZERO }, Params { per_in: 2, ..Params::ZERO }))
+            }
+            Kind::LayerNorm { .. } => same(Params { per_in: 2, ..Params::ZERO }),
+            Kind::Activation(_) | Kind::Dropout { .. } => same(Params::ZERO),
+            // A projection is a dense kernel without bias.
+            Kind::Residual { project, .. } => same(Params { in_out: usize::from(*project), ..Params::ZERO }),
+            Kind::Network(_) => None,
+        }
+    }
+
     /// True for layers that hold tensors: they appear in weight files.
     pub fn has_tensors(&self) -> bool {
         !matches!(self, Kind::Activation(_) | Kind::Dropout { .. })
+    }
+}
+
+/// A parameter count as a formula in a layer's input and output widths `I` and `O`:
+/// `in_out * I * O + per_in * I + per_out * O`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    /// Times `I * O` (a kernel).
+    pub in_out: usize,
+    /// Times `I` (per-feature vectors of a normalization).
+    pub per_in: usize,
+    /// Times `O` (a bias).
+    pub per_out: usize,
+}
+
+impl Params {
+    /// No parameters.
+    pub const ZERO: Params = Params { in_out: 0, per_in: 0, per_out: 0 };
+
+    /// The count for widths `i` and `o`, or `None` if it overflows a `usize`.
+    pub fn count(&self, i: usize, o: usize) -> Option<usize> {
+        let kernel = self.in_out.checked_mul(i)?.checked_mul(o)?;
+        kernel.checked_add(self.per_in.checked_mul(i)?)?.checked_add(self.per_out.checked_mul(o)?)
     }
 }

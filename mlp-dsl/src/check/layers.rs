@@ -360,9 +360,7 @@ pub(super) fn residual_mismatch(
         ),
     );
     let project = "or write `residual(project)<...>` to learn a projection of the input";
-    // The layer that sets the block's output width: its last dense, projected residual or sub-network.
-    let setter = body.layers.iter().rev().find(|l| l.output != l.input);
-    match setter.map(|l| &l.kind) {
+    match body.width_setter().map(|l| &l.kind) {
         Some(Kind::Dense { act, init, l1, l2, bias, .. }) => {
             // A checked dense comes from a raw one; without it, the general help below.
             let Some(raw) = block.iter().rev().find(|l| is_keyword(l, "dense")) else {

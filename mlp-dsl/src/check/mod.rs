@@ -108,23 +108,18 @@ fn layer_params(l: &Checked) -> Result<Option<usize>, ()> {
     let (Width::Known(i), Width::Known(o)) = (&l.input, &l.output) else {
         return Ok(None);
     };
-    let n = match &l.kind {
-        Kind::Dense { bias, .. } => i.checked_mul(*o).and_then(|w| w.checked_add(if *bias { *o } else { 0 })),
-        Kind::BatchNorm { .. } => i.checked_mul(4),
-        Kind::LayerNorm { .. } => i.checked_mul(2),
-        Kind::Activation(_) | Kind::Dropout { .. } => Some(0),
-        Kind::Network(_) => return Ok(None),
-        Kind::Residual { project, body, .. } => {
-            let mut sum = if *project { i.checked_mul(*o) } else { Some(0) };
-            for inner in &body.layers {
-                match layer_params(inner) {
-                    Ok(Some(n)) => sum = sum.and_then(|s| s.checked_add(n)),
-                    Ok(None) | Err(()) => return Ok(None),
-                }
-            }
-            sum
-        }
+    let Some((own, _)) = l.kind.own_params() else {
+        return Ok(None);
     };
+    let mut n = own.count(*i, *o);
+    if let Kind::Residual { body, .. } = &l.kind {
+        for inner in &body.layers {
+            match layer_params(inner) {
+                Ok(Some(k)) => n = n.and_then(|s| s.checked_add(k)),
+                Ok(None) | Err(()) => return Ok(None),
+            }
+        }
+    }
     n.map(Some).ok_or(())
 }
 
