@@ -70,6 +70,29 @@ fn batch_norm_statistics_count_as_non_trainable() {
 }
 
 #[test]
+fn projections_norms_and_nested_blocks_count_like_keras() {
+    // dense 5->6 (36); batch_norm(6) (24, 12 trainable); dense 6->6 (42);
+    // residual< dense (42); layer_norm (12); dense (42) > (96);
+    // residual(project)< dense 6->4 (28); residual< dense 4->4 (20) > > plus a 6x4 projection (72);
+    // dense 4->3 (15).
+    assert_eq!(Small::PARAMS, 36 + 24 + 42 + 96 + 72 + 15);
+    assert_eq!(Small::TRAINABLE_PARAMS, Small::PARAMS - 12);
+    let rows: Vec<(&str, usize)> = Small::ROWS.iter().map(|r| (r.name, r.params)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("input", 0),
+            ("dense_0", 36),
+            ("batch_norm_0", 24),
+            ("dense_1", 42),
+            ("residual_0", 96),
+            ("residual_1", 72),
+            ("dense_2", 15)
+        ]
+    );
+}
+
+#[test]
 fn softmax_output_is_a_distribution_even_for_huge_logits() {
     let mut net = Plain::seeded(1);
     let x = input::<784>(3, 2);

@@ -1,6 +1,7 @@
 //! The small models the stages pass along: the raw syntax (`Raw*`, from the parser) and the
 //! checked network ([`Model`], from [`check`](crate::check)) that `mlp-macros` turns into code.
 
+use crate::keywords::{self, ActivationWord, InitWord, ACTIVATIONS};
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Path, Visibility};
 
@@ -127,22 +128,34 @@ pub enum Width {
     OutOf(Path),
 }
 
-/// An activation with its arguments resolved (mirrors the runtime's `Activation`).
+/// An activation with its argument resolved: a row of [`ACTIVATIONS`](crate::keywords::ACTIVATIONS)
+/// and, for the activations that take one, its number.
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[allow(missing_docs)] // The variants are the activations' names.
-pub enum Act {
-    Linear,
-    Relu,
-    /// With its slope for negative inputs.
-    LeakyRelu(f32),
-    /// With its alpha.
-    Elu(f32),
-    Selu,
-    Gelu,
-    Swish,
-    Tanh,
-    Sigmoid,
-    Softmax,
+pub struct Act {
+    /// Its row; for a second keyword of one variant (`silu`), the first one's (`swish`).
+    pub word: &'static ActivationWord,
+    /// Its argument (the default when none is written); `None` when it takes none.
+    pub alpha: Option<f32>,
+}
+
+impl Act {
+    /// The identity, a dense layer's activation when none is given.
+    pub const LINEAR: Act = Act { word: &keywords::LINEAR, alpha: None };
+
+    /// `word` with its argument; summaries name it by the first keyword of its variant.
+    pub fn new(word: &'static ActivationWord, alpha: Option<f32>) -> Act {
+        let word = ACTIVATIONS.iter().find(|w| w.variant == word.variant).unwrap_or(word);
+        Act { word, alpha }
+    }
+
+    /// How it reads in summaries and messages: `relu`, `leaky_relu(0.2)`; an argument equal
+    /// to the default is left out.
+    pub fn name(&self) -> String {
+        match self.alpha {
+            Some(a) if Some(a) != self.word.alpha => format!("{}({a})", self.word.keyword),
+            _ => self.word.keyword.to_string(),
+        }
+    }
 }
 
 /// A checked network: also the body of a residual block.
@@ -167,6 +180,13 @@ impl Model {
     pub fn output(&self) -> Width {
         self.layers.last().map_or_else(|| self.input.clone(), |l| l.output.clone())
     }
+
+    /// The layer that sets the output width: the last one whose output width is not its
+    /// input width (a dense, a projected residual or a sub-network), where a residual block
+    /// that ends at the wrong width is reported. `None` when every layer keeps the width.
+    pub fn width_setter(&self) -> Option<&Checked> {
+        self.layers.iter().rev().find(|l| l.output != l.input)
+    }
 }
 
 /// A checked layer.
@@ -190,8 +210,8 @@ pub struct Checked {
 #[derive(Debug)]
 #[allow(missing_docs)] // The fields are the DSL's own options, documented in the README.
 pub enum Kind {
-    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`; `init` is a keyword.
-    Dense { units: usize, act: Act, init: &'static str, l1: f32, l2: f32, bias: bool },
+    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`
+    Dense { units: usize, act: Act, init: &'static InitWord, l1: f32, l2: f32, bias: bool },
     /// A standalone activation.
     Activation(Act),
     /// `batch_norm(momentum = .., epsilon = ..)`
@@ -207,8 +227,52 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its own parameter counts, (total, trainable), as formulas in its widths: the one
+    /// place each layer's count is written. The checker evaluates them to catch overflow;
+    /// the generated `Network::PARAMS` and summary rows spell them out, over widths only
+    /// rustc may know. A residual unit's body and a sub-network (`None`) are counted by
+    /// their own structs.
+    pub fn own_params(&self) -> Option<(Params, Params)> {
+        let same = |p: Params| Some((p, p));
+        match self {
+            Kind::Dense { bias, .. } => same(Params { in_out: 1, per_in: 0, per_out: usize::from(*bias) }),
+            // The moving mean and variance are parameters that no gradient trains (as in Keras).
+            Kind::BatchNorm { .. } => {
+                Some((Params { per_in: 4, ..Params::ZERO }, Params { per_in: 2, ..Params::ZERO }))
+            }
+            Kind::LayerNorm { .. } => same(Params { per_in: 2, ..Params::ZERO }),
+            Kind::Activation(_) | Kind::Dropout { .. } => same(Params::ZERO),
+            // A projection is a dense kernel without bias.
+            Kind::Residual { project, .. } => same(Params { in_out: usize::from(*project), ..Params::ZERO }),
+            Kind::Network(_) => None,
+        }
+    }
+
     /// True for layers that hold tensors: they appear in weight files.
     pub fn has_tensors(&self) -> bool {
         !matches!(self, Kind::Activation(_) | Kind::Dropout { .. })
+    }
+}
+
+/// A parameter count as a formula in a layer's input and output widths `I` and `O`:
+/// `in_out * I * O + per_in * I + per_out * O`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    /// Times `I * O` (a kernel).
+    pub in_out: usize,
+    /// Times `I` (per-feature vectors of a normalization).
+    pub per_in: usize,
+    /// Times `O` (a bias).
+    pub per_out: usize,
+}
+
+impl Params {
+    /// No parameters.
+    pub const ZERO: Params = Params { in_out: 0, per_in: 0, per_out: 0 };
+
+    /// The count for widths `i` and `o`, or `None` if it overflows a `usize`.
+    pub fn count(&self, i: usize, o: usize) -> Option<usize> {
+        let kernel = self.in_out.checked_mul(i)?.checked_mul(o)?;
+        kernel.checked_add(self.per_in.checked_mul(i)?)?.checked_add(self.per_out.checked_mul(o)?)
     }
 }

@@ -1,4 +1,5 @@
-//! The `network!` language: its syntax tree ([`ast`]), parser and checker ([`check`]).
+//! The `network!` language: its syntax tree ([`ast`]), parser, checker ([`check`]) and the
+//! tables of its activation and initializer words ([`keywords`]).
 //!
 //! The `mlp-macros` crate turns a checked [`Model`] into code. This front end is a crate of
 //! its own because a proc-macro crate can export only macros, and tests and the fuzzer need
@@ -10,6 +11,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod keywords;
 mod parse;
 
 pub use ast::{Model, RawInput, RawNetwork};

@@ -1,13 +1,14 @@
 //! A checked [`Model`] to Rust: the struct, its constructor, and its `Layer`, `Build` and
 //! `Network` impls. Everything here may assume the model is valid.
 
-use mlp_dsl::ast::{Act, Checked, Kind, Model, Width};
+use mlp_dsl::ast::{Act, Checked, Kind, Model, Params, Width};
+use mlp_dsl::keywords::InitWord;
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 /// Where generated code finds the runtime, from any user crate.
-fn rt() -> TokenStream {
+pub(crate) fn rt() -> TokenStream {
     quote!(::mlp::__private)
 }
 
@@ -30,34 +31,25 @@ fn width(w: &Width) -> TokenStream {
     }
 }
 
+/// The runtime's `Activation` value: the variant the keyword table names, with its argument.
 fn act(a: Act) -> TokenStream {
     let rt = rt();
-    match a {
-        Act::Linear => quote!(#rt::Activation::Linear),
-        Act::Relu => quote!(#rt::Activation::Relu),
-        Act::LeakyRelu(x) => quote!(#rt::Activation::LeakyRelu(#x)),
-        Act::Elu(x) => quote!(#rt::Activation::Elu(#x)),
-        Act::Selu => quote!(#rt::Activation::Selu),
-        Act::Gelu => quote!(#rt::Activation::Gelu),
-        Act::Swish => quote!(#rt::Activation::Swish),
-        Act::Tanh => quote!(#rt::Activation::Tanh),
-        Act::Sigmoid => quote!(#rt::Activation::Sigmoid),
-        Act::Softmax => quote!(#rt::Activation::Softmax),
+    let variant = format_ident!("{}", a.word.variant);
+    match a.alpha {
+        Some(alpha) => quote!(#rt::Activation::#variant(#alpha)),
+        None => quote!(#rt::Activation::#variant),
     }
 }
 
-fn init(name: &str) -> TokenStream {
+/// The runtime's `Init` variant the keyword table names.
+fn init(word: &InitWord) -> TokenStream {
     let rt = rt();
-    let variant =
-        format_ident!("{}", name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>());
+    let variant = format_ident!("{}", word.variant);
     quote!(#rt::Init::#variant)
 }
 
-/// The field's type, its constructor, and its (total, trainable) parameter counts.
-fn layer_parts(
-    l: &Checked,
-    bodies: &mut Vec<TokenStream>,
-) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+/// The field's type and its constructor.
+fn layer_parts(l: &Checked, bodies: &mut Vec<TokenStream>) -> (TokenStream, TokenStream) {
     let rt = rt();
     let i = width(&l.input);
     let o = width(&l.output);
@@ -75,28 +67,17 @@ fn layer_parts(
             if *l2 > 0.0 {
                 ctor = quote!(#ctor.with_l2(#l2));
             }
-            let params = if *bias { quote!((#i * #o + #o)) } else { quote!((#i * #o)) };
-            (quote!(#rt::Dense<#i, #o>), ctor, params.clone(), params)
+            (quote!(#rt::Dense<#i, #o>), ctor)
         }
         Kind::Activation(a) => {
             let a = act(*a);
-            (quote!(#rt::ActivationLayer<#i>), quote!(#rt::ActivationLayer::new(#a)), quote!(0), quote!(0))
+            (quote!(#rt::ActivationLayer<#i>), quote!(#rt::ActivationLayer::new(#a)))
         }
-        Kind::BatchNorm { momentum, epsilon } => (
-            quote!(#rt::BatchNorm<#i>),
-            quote!(#rt::BatchNorm::new(#momentum, #epsilon)),
-            quote!((4 * #i)),
-            quote!((2 * #i)),
-        ),
-        Kind::LayerNorm { epsilon } => (
-            quote!(#rt::LayerNorm<#i>),
-            quote!(#rt::LayerNorm::new(#epsilon)),
-            quote!((2 * #i)),
-            quote!((2 * #i)),
-        ),
-        Kind::Dropout { rate } => {
-            (quote!(#rt::Dropout<#i>), quote!(#rt::Dropout::new(#rate)), quote!(0), quote!(0))
+        Kind::BatchNorm { momentum, epsilon } => {
+            (quote!(#rt::BatchNorm<#i>), quote!(#rt::BatchNorm::new(#momentum, #epsilon)))
         }
+        Kind::LayerNorm { epsilon } => (quote!(#rt::LayerNorm<#i>), quote!(#rt::LayerNorm::new(#epsilon))),
+        Kind::Dropout { rate } => (quote!(#rt::Dropout<#i>), quote!(#rt::Dropout::new(#rate))),
         Kind::Residual { project, act: a, body } => {
             let mut out = TokenStream::new();
             // A block whose output width the macro can't compare (a sub-network's) declares
@@ -107,31 +88,56 @@ fn layer_parts(
             bodies.push(out);
             let name = &body.name;
             let a = act(*a);
-            let total = quote!(<#name as #rt::Network>::PARAMS);
-            let trainable = quote!(<#name as #rt::Network>::TRAINABLE_PARAMS);
             if *project {
                 (
                     quote!(#rt::ProjectedResidual<#name, #i, #o>),
                     quote!(#rt::ProjectedResidual::new(<#name as #rt::Build>::build(rng), #a, rng)),
-                    quote!((#total + #i * #o)),
-                    quote!((#trainable + #i * #o)),
                 )
             } else {
                 (
                     quote!(#rt::Residual<#name, #i>),
                     quote!(#rt::Residual::new(<#name as #rt::Build>::build(rng), #a)),
-                    total,
-                    trainable,
                 )
             }
         }
-        Kind::Network(path) => (
-            quote!(#path),
-            quote!(<#path as #rt::Build>::build(rng)),
-            quote!(<#path as #rt::Network>::PARAMS),
-            quote!(<#path as #rt::Network>::TRAINABLE_PARAMS),
-        ),
+        Kind::Network(path) => (quote!(#path), quote!(<#path as #rt::Build>::build(rng))),
     }
+}
+
+/// A layer's (total, trainable) parameter counts: its own, by the checker's formula
+/// ([`Kind::own_params`]), plus those of the struct it contains (a residual body, a sub-network).
+fn param_counts(l: &Checked) -> (TokenStream, TokenStream) {
+    let rt = rt();
+    let (i, o) = (width(&l.input), width(&l.output));
+    let terms = |p: Params| -> Vec<TokenStream> {
+        [(p.in_out, quote!(#i * #o)), (p.per_in, i.clone()), (p.per_out, o.clone())]
+            .into_iter()
+            .filter(|(c, _)| *c > 0)
+            .map(|(c, x)| {
+                if c == 1 {
+                    x
+                } else {
+                    let c = Literal::usize_unsuffixed(c);
+                    quote!(#c * #x)
+                }
+            })
+            .collect()
+    };
+    let (mut total, mut trainable) = match l.kind.own_params() {
+        Some((t, tr)) => (terms(t), terms(tr)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let inner = match &l.kind {
+        Kind::Residual { body, .. } => Some(body.name.to_token_stream()),
+        Kind::Network(path) => Some(path.to_token_stream()),
+        _ => None,
+    };
+    if let Some(ty) = inner {
+        total.insert(0, quote!(<#ty as #rt::Network>::PARAMS));
+        trainable.insert(0, quote!(<#ty as #rt::Network>::TRAINABLE_PARAMS));
+    }
+    let sum = |terms: Vec<TokenStream>| if terms.is_empty() { quote!(0) } else { quote!((#(#terms)+*)) };
+    (sum(total), sum(trainable))
 }
 
 /// Checks the macro cannot do itself, left to rustc at the user's tokens: a sub-network's
@@ -146,9 +152,7 @@ fn width_checks(l: &Checked) -> TokenStream {
             same_size(l.first, path_end(path), have, quote!(<#path as #rt::Layer>::IN))
         }
         Kind::Residual { project: false, body, .. } if body.output() != l.input => {
-            // Point at the layer that sets the block's output width.
-            let setter = body.layers.iter().rev().find(|b| b.output != b.input);
-            let (first, last) = match setter.map(|b| (b, &b.kind)) {
+            let (first, last) = match body.width_setter().map(|b| (b, &b.kind)) {
                 Some((b, Kind::Network(path))) => (b.first, path_end(path)),
                 Some((b, _)) => (b.first, b.first),
                 None => (l.first, l.first),
@@ -204,7 +208,8 @@ fn expand_model(
     let (mut fields, mut tys, mut ctors, mut totals, mut trainables, mut checks) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for l in &model.layers {
-        let (ty, ctor, total, trainable) = layer_parts(l, &mut bodies);
+        let (ty, ctor) = layer_parts(l, &mut bodies);
+        let (total, trainable) = param_counts(l);
         fields.push(&l.field);
         tys.push(ty);
         ctors.push(ctor);
@@ -413,21 +418,6 @@ fn expand_model(
             const ROWS: &'static [#rt::Row] = &[ #(#rows),* ];
         }
     });
-}
-
-/// What is emitted for a network with errors: its name and the methods users call, so the
-/// user sees the real errors and not a cascade of "cannot find type".
-pub fn stub(name: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
-    let rt = rt();
-    quote! {
-        #vis struct #name;
-        impl #name {
-            #[allow(dead_code, unused_variables)]
-            pub fn new(rng: &mut #rt::Rng) -> Self { #name }
-            #[allow(dead_code, unused_variables)]
-            pub fn seeded(seed: u64) -> Self { #name }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The `network!` macro of the `mlp` crate. Parsing and checking live in the `mlp-dsl`
 //! crate (tokens to a checked model, every mistake collected); expand.rs turns the model into
-//! the generated code. Users depend on `mlp`, which re-exports this.
+//! the generated code, fallback.rs what stands in for a network with errors. Users depend on
+//! `mlp`, which re-exports this.
 
 mod expand;
+mod fallback;
 
 use proc_macro::TokenStream;
 
@@ -23,7 +25,7 @@ pub fn network(input: TokenStream) -> TokenStream {
             Ok(model) => out.extend(expand::expand(&model)),
             Err(e) => {
                 out.extend(e.to_compile_error());
-                out.extend(expand::stub(&raw.name, &raw.vis));
+                out.extend(fallback::stub(&raw.name, &raw.vis));
             }
         }
     }

@@ -50,9 +50,9 @@ impl<'a> Args<'a> {
                 let msg = if allowed.is_empty() {
                     format!("`{}` has no options, found `{key}`", self.layer)
                 } else {
-                    let mut hint = did_you_mean(&key, allowed.iter());
+                    let mut hint = did_you_mean(&key, allowed.iter().copied());
                     if hint.is_empty() {
-                        hint = format!("; its options are {}", list(allowed));
+                        hint = format!("; its options are {}", list(allowed.iter().copied()));
                     }
                     format!("`{}` has no option `{key}`{hint}", self.layer)
                 };
@@ -61,12 +61,9 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub(super) fn no_positional(&mut self) {
+    /// Reports a positional argument to a layer that has only options; `example` shows them.
+    pub(super) fn no_positional(&mut self, example: &str) {
         if let Some(v) = self.positional.first() {
-            let example = match self.layer.as_str() {
-                "batch_norm" => "batch_norm(momentum = 0.99, epsilon = 1e-3)",
-                _ => "layer_norm(epsilon = 1e-3)",
-            };
             let msg = format!("`{}` takes only named options: `{example}`", self.layer);
             self.errors.at_value(v, msg);
         }
@@ -162,30 +159,30 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub(super) fn word_in(
-        &mut self,
-        v: &RawValue,
-        what: &str,
-        words: &'static [&'static str],
-        kind: &str,
-    ) -> &'static str {
+    /// An initializer keyword, for `init = ..`.
+    pub(super) fn init(&mut self, v: &RawValue) -> &'static InitWord {
+        let words = || keywords::INITIALIZERS.iter().map(|w| w.keyword);
         match v {
             RawValue::Word { ident, args: None } => {
                 let text = ident.to_string();
-                if let Some(w) = words.iter().find(|w| **w == text) {
+                if let Some(w) = keywords::initializer(&text) {
                     return w;
                 }
-                let mut hint = did_you_mean(&text, words.iter());
+                let mut hint = did_you_mean(&text, words());
                 if hint.is_empty() {
-                    hint = format!("; expected one of {}", list(words));
+                    hint = format!("; expected one of {}", list(words()));
                 }
-                self.errors.at_span(ident.span(), format!("unknown {kind} `{text}`{hint}"));
-                words[0]
+                self.errors.at_span(ident.span(), format!("unknown initializer `{text}`{hint}"));
+                &keywords::GLOROT_UNIFORM
             }
             v => {
-                let msg = format!("`{what}` takes an {kind} such as `{}`, found {}", words[3], v.describe());
+                let msg = format!(
+                    "`init` takes an initializer such as `{}`, found {}",
+                    keywords::HE_NORMAL.keyword,
+                    v.describe()
+                );
                 self.errors.at_value(v, msg);
-                words[0]
+                &keywords::GLOROT_UNIFORM
             }
         }
     }
@@ -196,12 +193,13 @@ impl<'a> Args<'a> {
                 Some(act) => act,
                 None => {
                     let text = ident.to_string();
-                    let mut hint = did_you_mean(&text, ACTIVATIONS.iter());
+                    let words = || keywords::ACTIVATIONS.iter().map(|w| w.keyword);
+                    let mut hint = did_you_mean(&text, words());
                     if hint.is_empty() {
-                        hint = format!("; expected one of {}", list(ACTIVATIONS));
+                        hint = format!("; expected one of {}", list(words()));
                     }
                     self.errors.at_span(ident.span(), format!("unknown activation `{text}`{hint}"));
-                    Act::Linear
+                    Act::LINEAR
                 }
             },
             v => {
@@ -211,7 +209,7 @@ impl<'a> Args<'a> {
                     v.describe()
                 );
                 self.errors.at_value(v, msg);
-                Act::Linear
+                Act::LINEAR
             }
         }
     }

@@ -5,7 +5,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
 use syn::Error;
 
-use super::{ACTIVATIONS, LAYERS};
+use super::layers::LAYERS;
+use crate::keywords::ACTIVATIONS;
 
 /// Collected errors, combined into one at the end.
 #[derive(Default)]
@@ -56,20 +57,25 @@ pub(super) fn too_large_for_f32(what: &str, text: &str) -> String {
 }
 
 /// `` `a`, `b`, `c` ``
-pub(super) fn list(words: &[&str]) -> String {
-    words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+pub(super) fn list<'w>(words: impl IntoIterator<Item = &'w str>) -> String {
+    words.into_iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Every keyword a layer can start with: the layers', then the activations'.
+pub(super) fn layer_keywords() -> impl Iterator<Item = &'static str> {
+    LAYERS.iter().map(|w| w.keyword).chain(ACTIVATIONS.iter().map(|w| w.keyword))
 }
 
 /// The keyword a capitalized layer name stands for: `Dense` → `dense`, `BatchNorm` →
 /// `batch_norm`, `ReLU` → `relu`.
 pub(super) fn lowercase_keyword(name: &str) -> Option<&'static str> {
     let squashed = name.to_lowercase();
-    LAYERS.iter().chain(ACTIVATIONS).copied().find(|k| k.replace('_', "") == squashed)
+    layer_keywords().find(|k| k.replace('_', "") == squashed)
 }
 
 /// `; did you mean `dense`?` when a known word is close to `word`.
-pub(super) fn did_you_mean<'w>(word: &str, candidates: impl Iterator<Item = &'w &'w str>) -> String {
-    let best = candidates.map(|c| (edit_distance(word, c), *c)).min_by_key(|(d, _)| *d);
+pub(super) fn did_you_mean<'w>(word: &str, candidates: impl IntoIterator<Item = &'w str>) -> String {
+    let best = candidates.into_iter().map(|c| (edit_distance(word, c), c)).min_by_key(|(d, _)| *d);
     match best {
         Some((d, c)) if d <= (word.len().max(c.len()) / 3).max(1) => format!("; did you mean `{c}`?"),
         _ => String::new(),

@@ -1,7 +1,92 @@
-//! Each layer keyword's rules: its arguments, its width, the residual block's width rule, and
-//! the activations; plus the names the summary and generated code use.
+//! Each layer keyword's rules, one function per keyword, dispatched through one table that
+//! also feeds "did you mean"; the residual block's width rule; the activations; plus the
+//! names the summary and generated code use.
 
 use super::*;
+
+/// What a layer's rule gives: its kind, how the summary shows it, and the counter its
+/// default name uses (`dense` for `dense_0`); `None` when it is reported as wrong.
+pub(super) type Rule = fn(LayerCx<'_>) -> Option<(Kind, String, String)>;
+
+/// A layer keyword and what it means.
+pub(super) struct LayerWord {
+    /// As written: `dense`.
+    pub(super) keyword: &'static str,
+    /// Sets the network's input width, so it may only be the first layer (`input`, `flatten`).
+    pub(super) sets_input: bool,
+    /// Takes a block of layers `<...>` (`residual`).
+    pub(super) block: bool,
+    /// Checks the layer where it is not the network's input.
+    pub(super) rule: Rule,
+    /// How it is used, for messages: `dropout(0.2)`.
+    pub(super) example: &'static str,
+}
+
+/// The layer keywords, in the order messages list them. Any other lowercase word must be an
+/// activation (see [`keywords::ACTIVATIONS`]).
+pub(super) const LAYERS: &[LayerWord] = &[
+    LayerWord {
+        keyword: "input",
+        sets_input: true,
+        block: false,
+        rule: misplaced_input,
+        example: "input(784)",
+    },
+    LayerWord {
+        keyword: "flatten",
+        sets_input: true,
+        block: false,
+        rule: misplaced_input,
+        example: "flatten(28, 28)",
+    },
+    LayerWord { keyword: "dense", sets_input: false, block: false, rule: dense, example: "dense(300, relu)" },
+    LayerWord {
+        keyword: "batch_norm",
+        sets_input: false,
+        block: false,
+        rule: batch_norm,
+        example: "batch_norm(momentum = 0.99, epsilon = 1e-3)",
+    },
+    LayerWord {
+        keyword: "layer_norm",
+        sets_input: false,
+        block: false,
+        rule: layer_norm,
+        example: "layer_norm(epsilon = 1e-3)",
+    },
+    LayerWord { keyword: "dropout", sets_input: false, block: false, rule: dropout, example: "dropout(0.2)" },
+    LayerWord {
+        keyword: "residual",
+        sets_input: false,
+        block: true,
+        rule: residual,
+        example: "residual<dense(100, relu); dense(100)>",
+    },
+];
+
+/// The layer keyword `word` names, if any.
+pub(super) fn layer_word(word: &Ident) -> Option<&'static LayerWord> {
+    LAYERS.iter().find(|w| word == w.keyword)
+}
+
+/// `` `residual` ``: the keywords that take a block, for messages.
+fn block_keywords() -> String {
+    list(LAYERS.iter().filter(|w| w.block).map(|w| w.keyword))
+}
+
+/// What a layer's rule works with.
+pub(super) struct LayerCx<'a> {
+    /// The struct whose fields the layers become (residual bodies are named after it).
+    pub(super) scope: &'a str,
+    pub(super) layer: &'a RawLayer,
+    /// Its table row.
+    pub(super) word: &'static LayerWord,
+    /// Its input width.
+    pub(super) width: &'a Width,
+    pub(super) names: &'a mut Names,
+    /// Its arguments, with the error collector.
+    pub(super) args: Args<'a>,
+}
 
 /// One layer: its kind, how the summary shows it, and the counter its default name uses.
 pub(super) fn check_layer(
@@ -12,204 +97,207 @@ pub(super) fn check_layer(
     errors: &mut Errors,
 ) -> Option<(Kind, String, String)> {
     let word = match &layer.head {
-        Head::Network(path) => {
-            if let Some((ident, keyword)) =
-                path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.unraw().to_string())?)))
-            {
-                errors.at_span(
-                    ident.span(),
-                    format!("layer keywords are lowercase: write `{keyword}`; a capitalized name is read as a sub-network type"),
-                );
-                return None;
-            }
-            if let Some(args) = &layer.args {
-                errors.at_span(
-                    args.span,
-                    "a sub-network takes no arguments; configure it in its own `network!`",
-                );
-            }
-            if layer.block.is_some() {
-                let msg = format!(
-                    "only `residual` takes a block `<...>`, not the sub-network `{}`",
-                    last_segment(path)
-                );
-                errors.at(layer.first, layer.last, msg);
-            }
-            let ty = last_segment(path);
-            return Some((Kind::Network(path.clone()), ty.clone(), snake_case(&ty)));
-        }
+        Head::Network(path) => return sub_network(path, layer, errors),
         Head::Keyword(word) => word,
     };
-    let text = word.to_string();
-    if text != "residual" && layer.block.is_some() {
-        errors.at(layer.first, layer.last, format!("only `residual` takes a block `<...>`, not `{text}`"));
+    let row = layer_word(word);
+    if layer.block.is_some() && !row.is_some_and(|w| w.block) {
+        let msg = format!("only {} takes a block `<...>`, not `{word}`", block_keywords());
+        errors.at(layer.first, layer.last, msg);
     }
-    let mut args = Args::new(word, layer, errors);
-    let result = match text.as_str() {
-        "input" | "flatten" => {
-            args.finish(&[]);
-            args.errors.at(
-                layer.first,
-                layer.last,
-                format!(
-                    "`{text}` sets the network's input width, so it can only be the network's first layer"
-                ),
+    let args = Args::new(word, layer, errors);
+    match row {
+        Some(row) => (row.rule)(LayerCx { scope, layer, word: row, width, names, args }),
+        None => activation_or_unknown(word, layer, args),
+    }
+}
+
+/// A sub-network, by its type: no arguments, no block.
+fn sub_network(path: &Path, layer: &RawLayer, errors: &mut Errors) -> Option<(Kind, String, String)> {
+    if let Some((ident, keyword)) =
+        path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.unraw().to_string())?)))
+    {
+        errors.at_span(
+            ident.span(),
+            format!("layer keywords are lowercase: write `{keyword}`; a capitalized name is read as a sub-network type"),
+        );
+        return None;
+    }
+    if let Some(args) = &layer.args {
+        errors.at_span(args.span, "a sub-network takes no arguments; configure it in its own `network!`");
+    }
+    let ty = last_segment(path);
+    if layer.block.is_some() {
+        let msg = format!("only {} takes a block `<...>`, not the sub-network `{ty}`", block_keywords());
+        errors.at(layer.first, layer.last, msg);
+    }
+    Some((Kind::Network(path.clone()), ty.clone(), snake_case(&ty)))
+}
+
+/// A word that is no layer keyword: a standalone activation, or a mistake.
+fn activation_or_unknown(word: &Ident, layer: &RawLayer, args: Args<'_>) -> Option<(Kind, String, String)> {
+    let errors = args.errors;
+    if let Some(act) = parse_activation(word, layer.args.as_ref(), errors) {
+        return Some((Kind::Activation(act), act.name(), "activation".to_string()));
+    }
+    let text = word.to_string();
+    let mut hint = did_you_mean(&text, layer_keywords());
+    if hint.is_empty() {
+        // The input layers are left out: they are only ever first, where they are not unknown.
+        let layers = list(LAYERS.iter().filter(|w| !w.sets_input).map(|w| w.keyword));
+        hint = format!("; expected a layer ({layers}), an activation such as `relu`, or a network type");
+    }
+    errors.at_span(word.span(), format!("unknown layer `{text}`{hint}"));
+    None
+}
+
+/// `input` / `flatten` after the first layer.
+fn misplaced_input(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    cx.args.finish(&[]);
+    let msg = format!(
+        "`{}` sets the network's input width, so it can only be the network's first layer",
+        cx.word.keyword
+    );
+    cx.args.errors.at(cx.layer.first, cx.layer.last, msg);
+    None
+}
+
+/// `dense(units, act, activation = .., init = .., l1 = .., l2 = .., bias = ..)`
+fn dense(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    let (layer, args) = (cx.layer, &mut cx.args);
+    let units = match args.positional.first() {
+        Some(RawValue::Word { ident, args: None }) if keywords::activation(&ident.to_string()).is_some() => {
+            args.errors.at_span(
+                ident.span(),
+                format!("`dense` needs its width before the activation: `dense(100, {ident})`"),
             );
-            None
+            1
         }
-        "dense" => {
-            let units = match args.positional.first() {
-                Some(RawValue::Word { ident, args: None })
-                    if ACTIVATIONS.contains(&ident.to_string().as_str()) =>
-                {
-                    args.errors.at_span(
-                        ident.span(),
-                        format!("`dense` needs its width before the activation: `dense(100, {ident})`"),
-                    );
-                    1
+        Some(v) => args.width(v, "a width"),
+        None => {
+            let msg = format!("`dense` needs a width: `dense(300)` or `{}`", cx.word.example);
+            args.errors.at(layer.first, layer.last, msg);
+            1
+        }
+    };
+    let mut act = match args.positional.get(1) {
+        Some(v) => args.activation(v),
+        None => Act::LINEAR,
+    };
+    if let Some(extra) = args.positional.get(2) {
+        args.errors.at_value(
+            extra,
+            format!(
+                "`dense` takes at most a width and an activation before its options, found {}",
+                extra.describe()
+            ),
+        );
+    }
+    if let Some(v) = args.named("activation") {
+        act = args.activation(v);
+    }
+    let init = args.named("init").map_or(&keywords::GLOROT_UNIFORM, |v| args.init(v));
+    let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "`l1`"));
+    let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "`l2`"));
+    let bias = args.named("bias").is_none_or(|v| args.boolean(v, "bias"));
+    args.finish(&["activation", "init", "l1", "l2", "bias"]);
+    let summary = if act == Act::LINEAR {
+        format!("dense({units})")
+    } else {
+        format!("dense({units}, {})", act.name())
+    };
+    Some((Kind::Dense { units, act, init, l1, l2, bias }, summary, "dense".to_string()))
+}
+
+/// `batch_norm(momentum = .., epsilon = ..)`
+fn batch_norm(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    let args = &mut cx.args;
+    args.no_positional(cx.word.example);
+    let momentum = args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "`momentum`", true));
+    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
+    args.finish(&["momentum", "epsilon"]);
+    let text = cx.word.keyword.to_string();
+    Some((Kind::BatchNorm { momentum, epsilon }, text.clone(), text))
+}
+
+/// `layer_norm(epsilon = ..)`
+fn layer_norm(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    let args = &mut cx.args;
+    args.no_positional(cx.word.example);
+    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
+    args.finish(&["epsilon"]);
+    let text = cx.word.keyword.to_string();
+    Some((Kind::LayerNorm { epsilon }, text.clone(), text))
+}
+
+/// `dropout(rate)` or `dropout(rate = ..)`
+fn dropout(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    let (layer, example, args) = (cx.layer, cx.word.example, &mut cx.args);
+    let value = args.positional.first().copied().or_else(|| args.named("rate"));
+    let rate = match value {
+        Some(v) => args.fraction(v, "the dropout rate", false),
+        None => {
+            args.errors.at(layer.first, layer.last, format!("`dropout` needs a rate: `{example}`"));
+            0.0
+        }
+    };
+    if let Some(extra) = args.positional.get(1) {
+        args.errors.at_value(extra, format!("`dropout` takes one rate: `{example}`"));
+    }
+    args.finish(&["rate"]);
+    Some((Kind::Dropout { rate }, format!("dropout({})", fmt_f32(rate)), cx.word.keyword.to_string()))
+}
+
+/// `residual(project, act)<layers>`
+fn residual(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+    let args = &mut cx.args;
+    let (mut project, mut act, mut acts) = (false, Act::LINEAR, 0);
+    for v in args.positional.clone() {
+        match v {
+            RawValue::Word { ident, args: None } if ident == "project" => {
+                if project {
+                    args.errors.at_value(v, "`project` is given twice");
                 }
-                Some(v) => args.width(v, "a width"),
-                None => {
-                    args.errors.at(
-                        layer.first,
-                        layer.last,
-                        "`dense` needs a width: `dense(300)` or `dense(300, relu)`",
-                    );
-                    1
-                }
-            };
-            let mut act = match args.positional.get(1) {
-                Some(v) => args.activation(v),
-                None => Act::Linear,
-            };
-            if let Some(extra) = args.positional.get(2) {
-                args.errors.at_value(
-                    extra,
-                    format!(
-                        "`dense` takes at most a width and an activation before its options, found {}",
-                        extra.describe()
-                    ),
-                );
+                project = true;
             }
-            if let Some(v) = args.named("activation") {
+            RawValue::Word { ident, args: None }
+                if keywords::activation(&ident.to_string()).is_none()
+                    && !did_you_mean(&ident.to_string(), ["project"]).is_empty() =>
+            {
+                args.errors
+                    .at_span(ident.span(), format!("unknown argument `{ident}`; did you mean `project`?"));
+            }
+            v => {
+                acts += 1;
+                if acts > 1 {
+                    args.errors.at_value(
+                        v,
+                        "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
+                    );
+                }
                 act = args.activation(v);
             }
-            let init = args
-                .named("init")
-                .map_or("glorot_uniform", |v| args.word_in(v, "init", INITS, "initializer"));
-            let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "`l1`"));
-            let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "`l2`"));
-            let bias = args.named("bias").is_none_or(|v| args.boolean(v, "bias"));
-            args.finish(&["activation", "init", "l1", "l2", "bias"]);
-            let summary = match act {
-                Act::Linear => format!("dense({units})"),
-                act => format!("dense({units}, {})", act_name(act)),
-            };
-            Some((Kind::Dense { units, act, init, l1, l2, bias }, summary, "dense".to_string()))
         }
-        "batch_norm" => {
-            args.no_positional();
-            let momentum =
-                args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "`momentum`", true));
-            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
-            args.finish(&["momentum", "epsilon"]);
-            Some((Kind::BatchNorm { momentum, epsilon }, text.clone(), text.clone()))
-        }
-        "layer_norm" => {
-            args.no_positional();
-            let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
-            args.finish(&["epsilon"]);
-            Some((Kind::LayerNorm { epsilon }, text.clone(), text.clone()))
-        }
-        "dropout" => {
-            let value = args.positional.first().copied().or_else(|| args.named("rate"));
-            let rate = match value {
-                Some(v) => args.fraction(v, "the dropout rate", false),
-                None => {
-                    args.errors.at(layer.first, layer.last, "`dropout` needs a rate: `dropout(0.2)`");
-                    0.0
-                }
-            };
-            if let Some(extra) = args.positional.get(1) {
-                args.errors.at_value(extra, "`dropout` takes one rate: `dropout(0.2)`");
-            }
-            args.finish(&["rate"]);
-            Some((Kind::Dropout { rate }, format!("dropout({})", fmt_f32(rate)), text.clone()))
-        }
-        "residual" => {
-            let (mut project, mut act, mut acts) = (false, Act::Linear, 0);
-            for v in args.positional.clone() {
-                match v {
-                    RawValue::Word { ident, args: None } if ident == "project" => {
-                        if project {
-                            args.errors.at_value(v, "`project` is given twice");
-                        }
-                        project = true;
-                    }
-                    RawValue::Word { ident, args: None }
-                        if !ACTIVATIONS.contains(&ident.to_string().as_str())
-                            && !did_you_mean(&ident.to_string(), ["project"].iter()).is_empty() =>
-                    {
-                        args.errors.at_span(
-                            ident.span(),
-                            format!("unknown argument `{ident}`; did you mean `project`?"),
-                        );
-                    }
-                    v => {
-                        acts += 1;
-                        if acts > 1 {
-                            args.errors.at_value(
-                                v,
-                                "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
-                            );
-                        }
-                        act = args.activation(v);
-                    }
-                }
-            }
-            args.finish(&[]);
-            let summary = match (project, act) {
-                (false, Act::Linear) => "residual".to_string(),
-                (true, Act::Linear) => "residual(project)".to_string(),
-                (false, a) => format!("residual({})", act_name(a)),
-                (true, a) => format!("residual(project, {})", act_name(a)),
-            };
-            let body = check_residual_body(scope, layer, width, project, names, errors);
-            body.map(|body| (Kind::Residual { project, act, body: Box::new(body) }, summary, text.clone()))
-        }
-        _ => match parse_activation(word, layer.args.as_ref(), errors) {
-            Some(act) => Some((Kind::Activation(act), act_name(act).to_string(), "activation".to_string())),
-            None => {
-                let mut hint = did_you_mean(&text, LAYERS.iter().chain(ACTIVATIONS));
-                if hint.is_empty() {
-                    hint = format!(
-                        "; expected a layer ({}), an activation such as `relu`, or a network type",
-                        list(&LAYERS[2..])
-                    );
-                }
-                errors.at_span(word.span(), format!("unknown layer `{text}`{hint}"));
-                None
-            }
-        },
+    }
+    args.finish(&[]);
+    let summary = match (project, act == Act::LINEAR) {
+        (false, true) => "residual".to_string(),
+        (true, true) => "residual(project)".to_string(),
+        (false, false) => format!("residual({})", act.name()),
+        (true, false) => format!("residual(project, {})", act.name()),
     };
-    result
+    let body = check_residual_body(&mut cx, project);
+    body.map(|body| {
+        (Kind::Residual { project, act, body: Box::new(body) }, summary, cx.word.keyword.to_string())
+    })
 }
 
 /// The block of a residual unit, checked in a scope of its own, and its width rule.
-pub(super) fn check_residual_body(
-    scope: &str,
-    layer: &RawLayer,
-    width: &Width,
-    project: bool,
-    names: &mut Names,
-    errors: &mut Errors,
-) -> Option<Model> {
+fn check_residual_body(cx: &mut LayerCx<'_>, project: bool) -> Option<Model> {
+    let (scope, layer, width, errors) = (cx.scope, cx.layer, cx.width, &mut *cx.args.errors);
     let Some(block) = &layer.block else {
-        errors.at(
-            layer.first,
-            layer.last,
-            "`residual` needs a block of layers: `residual<dense(100, relu); dense(100)>`",
-        );
+        let msg = format!("`residual` needs a block of layers: `{}`", cx.word.example);
+        errors.at(layer.first, layer.last, msg);
         return None;
     };
     if block.is_empty() {
@@ -221,7 +309,7 @@ pub(super) fn check_residual_body(
         return None;
     }
     // The body is its own struct, named after the outer network and the block's place in it.
-    let index = names.counters.get("residual").copied().unwrap_or(0);
+    let index = cx.names.counters.get("residual").copied().unwrap_or(0);
     let field = layer.name.as_ref().map_or_else(|| format!("residual_{index}"), |n| n.unraw().to_string());
     let body_name = format!("{scope}{}", camel_case(&field));
     let layers = check_chain(&body_name, block, width.clone(), errors);
@@ -272,21 +360,19 @@ pub(super) fn residual_mismatch(
         ),
     );
     let project = "or write `residual(project)<...>` to learn a projection of the input";
-    // The layer that sets the block's output width: its last dense, projected residual or sub-network.
-    let setter = body.layers.iter().rev().find(|l| l.output != l.input);
-    match setter.map(|l| &l.kind) {
+    match body.width_setter().map(|l| &l.kind) {
         Some(Kind::Dense { act, init, l1, l2, bias, .. }) => {
             // A checked dense comes from a raw one; without it, the general help below.
             let Some(raw) = block.iter().rev().find(|l| is_keyword(l, "dense")) else {
                 errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}"));
                 return;
             };
-            let more = *init != "glorot_uniform" || *l1 > 0.0 || *l2 > 0.0 || !*bias;
-            let fix = match (act, more) {
-                (Act::Linear, false) => format!("dense({want})"),
-                (Act::Linear, true) => format!("dense({want}, ..)"),
-                (act, false) => format!("dense({want}, {})", act_name(*act)),
-                (act, true) => format!("dense({want}, {}, ..)", act_name(*act)),
+            let more = **init != keywords::GLOROT_UNIFORM || *l1 > 0.0 || *l2 > 0.0 || !*bias;
+            let fix = match (*act == Act::LINEAR, more) {
+                (true, false) => format!("dense({want})"),
+                (true, true) => format!("dense({want}, ..)"),
+                (false, false) => format!("dense({want}, {})", act.name()),
+                (false, true) => format!("dense({want}, {}, ..)", act.name()),
             };
             errors.at(
                 raw.first,
@@ -301,62 +387,31 @@ pub(super) fn residual_mismatch(
 /// A standalone activation keyword with its arguments, or `None` if `word` is not one.
 pub(super) fn parse_activation(word: &Ident, args: Option<&RawArgs>, errors: &mut Errors) -> Option<Act> {
     let text = word.to_string();
-    let param = |default: f32, errors: &mut Errors| -> f32 {
-        let Some(args) = args else { return default };
-        match args.args.as_slice() {
-            [] => default,
-            [RawArg::Positional(RawValue::Number { value, text, .. })]
-            | [RawArg::Named(_, RawValue::Number { value, text, .. })]
-                if !(*value as f32).is_finite() =>
-            {
-                errors.at_span(args.span, too_large_for_f32(&format!("`{word}`'s argument"), text));
-                default
-            }
-            [RawArg::Positional(RawValue::Number { value, .. })] => *value as f32,
-            [RawArg::Named(name, RawValue::Number { value, .. })] if name == "alpha" => *value as f32,
-            _ => {
-                errors.at_span(args.span, format!("`{text}` takes one number: `{text}(0.2)`"));
-                default
-            }
-        }
-    };
-    let no_args = |act: Act, errors: &mut Errors| {
+    let row = keywords::activation(&text)?;
+    let Some(default) = row.alpha else {
         if let Some(args) = args {
             errors.at_span(args.span, format!("`{text}` takes no arguments"));
         }
-        act
+        return Some(Act::new(row, None));
     };
-    Some(match text.as_str() {
-        "linear" => no_args(Act::Linear, errors),
-        "relu" => no_args(Act::Relu, errors),
-        "leaky_relu" => Act::LeakyRelu(param(LEAKY_RELU_ALPHA, errors)),
-        "elu" => Act::Elu(param(ELU_ALPHA, errors)),
-        "selu" => no_args(Act::Selu, errors),
-        "gelu" => no_args(Act::Gelu, errors),
-        "swish" | "silu" => no_args(Act::Swish, errors),
-        "tanh" => no_args(Act::Tanh, errors),
-        "sigmoid" => no_args(Act::Sigmoid, errors),
-        "softmax" => no_args(Act::Softmax, errors),
-        _ => return None,
-    })
-}
-
-/// How an activation reads in summaries and messages: `leaky_relu(0.2)`.
-pub(super) fn act_name(act: Act) -> String {
-    match act {
-        Act::Linear => "linear".into(),
-        Act::Relu => "relu".into(),
-        Act::LeakyRelu(a) if a == LEAKY_RELU_ALPHA => "leaky_relu".into(),
-        Act::LeakyRelu(a) => format!("leaky_relu({})", fmt_f32(a)),
-        Act::Elu(a) if a == ELU_ALPHA => "elu".into(),
-        Act::Elu(a) => format!("elu({})", fmt_f32(a)),
-        Act::Selu => "selu".into(),
-        Act::Gelu => "gelu".into(),
-        Act::Swish => "swish".into(),
-        Act::Tanh => "tanh".into(),
-        Act::Sigmoid => "sigmoid".into(),
-        Act::Softmax => "softmax".into(),
-    }
+    let Some(args) = args else { return Some(Act::new(row, Some(default))) };
+    let alpha = match args.args.as_slice() {
+        [] => default,
+        [RawArg::Positional(RawValue::Number { value, text, .. })]
+        | [RawArg::Named(_, RawValue::Number { value, text, .. })]
+            if !(*value as f32).is_finite() =>
+        {
+            errors.at_span(args.span, too_large_for_f32(&format!("`{word}`'s argument"), text));
+            default
+        }
+        [RawArg::Positional(RawValue::Number { value, .. })] => *value as f32,
+        [RawArg::Named(name, RawValue::Number { value, .. })] if name == "alpha" => *value as f32,
+        _ => {
+            errors.at_span(args.span, format!("`{text}` takes one number: `{}`", row.example));
+            default
+        }
+    };
+    Some(Act::new(row, Some(alpha)))
 }
 
 pub(super) fn fmt_f32(v: f32) -> String {

@@ -10,6 +10,7 @@ mod diagnostic;
 mod layers;
 
 use crate::ast::{Act, Checked, Head, Kind, Model, RawArg, RawArgs, RawLayer, RawNetwork, RawValue, Width};
+use crate::keywords::{self, InitWord};
 use args::*;
 use diagnostic::*;
 use layers::*;
@@ -18,26 +19,7 @@ use std::collections::HashMap;
 use syn::ext::IdentExt;
 use syn::{Error, Ident, Path};
 
-/// The layer keywords, for "did you mean".
-const LAYERS: &[&str] = &["input", "flatten", "dense", "batch_norm", "layer_norm", "dropout", "residual"];
-/// The activation keywords.
-const ACTIVATIONS: &[&str] =
-    &["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid", "softmax"];
-/// The initializer keywords.
-const INITS: &[&str] = &[
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "zeros",
-    "ones",
-];
-
 /// Keras' defaults.
-const LEAKY_RELU_ALPHA: f32 = 0.3;
-const ELU_ALPHA: f32 = 1.0;
 const BN_MOMENTUM: f32 = 0.99;
 const EPSILON: f32 = 1e-3;
 
@@ -53,7 +35,7 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
     let mut input_kind = None;
     let input = match (layers.first(), layers.get(1..)) {
         (Some(first @ RawLayer { head: Head::Keyword(word), .. }), Some(rest))
-            if word == "input" || word == "flatten" =>
+            if layer_word(word).is_some_and(|w| w.sets_input) =>
         {
             layers = rest;
             let (width, kind) = check_input(word, first, errors);
@@ -126,23 +108,18 @@ fn layer_params(l: &Checked) -> Result<Option<usize>, ()> {
     let (Width::Known(i), Width::Known(o)) = (&l.input, &l.output) else {
         return Ok(None);
     };
-    let n = match &l.kind {
-        Kind::Dense { bias, .. } => i.checked_mul(*o).and_then(|w| w.checked_add(if *bias { *o } else { 0 })),
-        Kind::BatchNorm { .. } => i.checked_mul(4),
-        Kind::LayerNorm { .. } => i.checked_mul(2),
-        Kind::Activation(_) | Kind::Dropout { .. } => Some(0),
-        Kind::Network(_) => return Ok(None),
-        Kind::Residual { project, body, .. } => {
-            let mut sum = if *project { i.checked_mul(*o) } else { Some(0) };
-            for inner in &body.layers {
-                match layer_params(inner) {
-                    Ok(Some(n)) => sum = sum.and_then(|s| s.checked_add(n)),
-                    Ok(None) | Err(()) => return Ok(None),
-                }
-            }
-            sum
-        }
+    let Some((own, _)) = l.kind.own_params() else {
+        return Ok(None);
     };
+    let mut n = own.count(*i, *o);
+    if let Kind::Residual { body, .. } = &l.kind {
+        for inner in &body.layers {
+            match layer_params(inner) {
+                Ok(Some(k)) => n = n.and_then(|s| s.checked_add(k)),
+                Ok(None) | Err(()) => return Ok(None),
+            }
+        }
+    }
     n.map(Some).ok_or(())
 }
 
@@ -157,14 +134,8 @@ fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, S
     let dims: Vec<usize> = positional.iter().map(|v| args.width(v, "a dimension")).collect();
     args.finish(&[]);
     if dims.is_empty() {
-        errors.at(
-            layer.first,
-            layer.last,
-            format!(
-                "`{word}` needs the input's dimensions: `{}`",
-                if word == "input" { "input(784)" } else { "flatten(28, 28)" }
-            ),
-        );
+        let example = layer_word(word).map_or("input(784)", |w| w.example);
+        errors.at(layer.first, layer.last, format!("`{word}` needs the input's dimensions: `{example}`"));
     }
     let width = dims.iter().try_fold(1usize, |w, d| w.checked_mul(*d)).unwrap_or_else(|| {
         let msg = format!(
@@ -317,7 +288,7 @@ mod tests {
         let m = check_str("N< input(3); residual(relu)< dense(3, relu); batch_norm; dense(3) >; dense(2) >")
             .unwrap();
         let Kind::Residual { body, act, project } = &m.layers[0].kind else { panic!("not a residual") };
-        assert_eq!((*act, *project), (Act::Relu, false));
+        assert_eq!((act.name(), *project), ("relu".to_string(), false));
         assert_eq!(widths(body)[2], ("dense_1".into(), Width::Known(3)));
         assert_eq!(m.layers[0].field, "residual_0");
         assert_eq!(m.layers[1].field, "dense_0");

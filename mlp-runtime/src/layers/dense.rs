@@ -79,11 +79,6 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         self
     }
 
-    /// Number of parameters: `I * O` plus `O` with a bias.
-    pub const fn param_count(bias: bool) -> usize {
-        I * O + if bias { O } else { 0 }
-    }
-
     /// The kernel in PyTorch's `[out, in]` row-major layout.
     pub fn weight(&self) -> &[f32] {
         self.weight.as_slice()

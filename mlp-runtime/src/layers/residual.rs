@@ -151,9 +151,6 @@ where
         let projection = Dense::new(Activation::Linear, Init::GlorotUniform, rng).without_bias();
         ProjectedResidual { body, projection, join: Join::new(activation) }
     }
-
-    /// Parameters of the projection.
-    pub const PROJECTION_PARAMS: usize = N * M;
 }
 
 impl<B, const N: usize, const M: usize> Layer for ProjectedResidual<B, N, M>
