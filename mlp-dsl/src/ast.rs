@@ -8,12 +8,14 @@ use syn::{Attribute, Ident, Path, Visibility};
 // ---------------------------------------------------------------- raw syntax
 
 /// Everything inside `network! { ... }`: one or more networks.
+#[derive(Debug)]
 pub struct RawInput {
     /// In the order written.
     pub networks: Vec<RawNetwork>,
 }
 
 /// `/// docs  pub Name< layers >`
+#[derive(Debug)]
 pub struct RawNetwork {
     /// Doc comments and other outer attributes, passed on to the struct.
     pub attrs: Vec<Attribute>,
@@ -28,6 +30,7 @@ pub struct RawNetwork {
 }
 
 /// `[name:] head [(args)] [<layers>]`
+#[derive(Debug)]
 pub struct RawLayer {
     /// `name:`, as written (possibly `r#name`).
     pub name: Option<Ident>,
@@ -44,6 +47,7 @@ pub struct RawLayer {
 }
 
 /// A lowercase keyword (`dense`) or the type path of a sub-network (`Trunk`, `a::Trunk`).
+#[derive(Debug)]
 pub enum Head {
     /// A lowercase word, without any `r#`.
     Keyword(Ident),
@@ -52,6 +56,7 @@ pub enum Head {
 }
 
 /// A parenthesized argument list.
+#[derive(Debug)]
 pub struct RawArgs {
     /// In the order written.
     pub args: Vec<RawArg>,
@@ -60,6 +65,7 @@ pub struct RawArgs {
 }
 
 /// `value` or `name = value`.
+#[derive(Debug)]
 pub enum RawArg {
     /// `value`
     Positional(RawValue),
@@ -68,6 +74,7 @@ pub enum RawArg {
 }
 
 /// An argument's value, before we know what it should be.
+#[derive(Debug)]
 pub enum RawValue {
     /// A number literal, possibly negated; `int` is set when it was written as an integer.
     Number {
