@@ -20,7 +20,9 @@ impl std::fmt::Debug for Tensor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Tensor::Param(p) => p.fmt(f),
-            Tensor::Buffer { shape, .. } => f.debug_struct("Buffer").field("shape", shape).finish_non_exhaustive(),
+            Tensor::Buffer { shape, .. } => {
+                f.debug_struct("Buffer").field("shape", shape).finish_non_exhaustive()
+            }
         }
     }
 }
