@@ -135,7 +135,7 @@ pub enum Width {
     OutOf(Path),
 }
 
-/// An activation with its argument resolved: a row of [`ACTIVATIONS`](crate::keywords::ACTIVATIONS)
+/// An activation with its argument resolved: a row of [`ACTIVATIONS`]
 /// and, for the activations that take one, its number.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Act {
