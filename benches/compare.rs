@@ -9,7 +9,7 @@
 //! ```text
 //! cargo bench --bench compare -- --threads 1 [--models A,B,C,T] [--batch-sizes 32,256]
 //!                                [--repeats 3] [--quick]
-//! cargo bench --bench compare -- --kernel     # per-product timings behind kernel.rs' thresholds
+//! cargo bench --bench compare -- --kernel     # per-product timings behind the kernel's thresholds (mlp-runtime/src/kernel/mod.rs)
 //! ```
 //!
 //! Same protocol as `bench_pytorch.py`: per model and batch size, a warm-up epoch then
@@ -317,7 +317,7 @@ fn kernel_report() {
             m * k * n
         );
     }
-    // The forward product two ways: y = W^T x as kernel.rs does it (C column-major, A the
+    // The forward product two ways: y = W^T x as the kernel does it (C column-major, A the
     // stored kernel read transposed), and y^T = x^T W (C written row by row: the stored
     // kernel is then matrixmultiply's right operand, packed from contiguous columns).
     println!();
