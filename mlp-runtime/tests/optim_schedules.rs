@@ -131,7 +131,7 @@ fn plateau_reduces_after_patience() {
 fn plateau_defaults_and_validation() {
     let p = ReduceLrOnPlateau::default();
     assert_eq!(
-        (p.factor, p.patience, p.min_delta, p.cooldown, p.min_lr, p.mode),
+        (p.get_factor(), p.get_patience(), p.get_min_delta(), p.get_cooldown(), p.get_min_lr(), p.get_mode()),
         (0.1, 10, 1e-4, 0, 0.0, PlateauMode::Min)
     );
     assert!(p.validate().is_ok());

@@ -21,15 +21,43 @@ use super::{OptimError, Schedule};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineDecay {
     /// The rate at step 0.
-    pub initial: f32,
+    initial: f32,
     /// Length of the cosine decay (> 0).
-    pub decay_steps: u64,
+    decay_steps: u64,
     /// Final rate as a fraction of the decay's starting rate (Keras default 0).
-    pub alpha: f32,
+    alpha: f32,
     /// Rate reached at the end of the warmup; `None` skips the warmup.
-    pub warmup_target: Option<f32>,
+    warmup_target: Option<f32>,
     /// Length of the warmup.
-    pub warmup_steps: u64,
+    warmup_steps: u64,
+}
+
+/// Reading the settings back (the plain names are the builder methods).
+impl CosineDecay {
+    /// The rate at step 0.
+    pub fn get_initial(&self) -> f32 {
+        self.initial
+    }
+
+    /// Length of the cosine decay (> 0).
+    pub fn get_decay_steps(&self) -> u64 {
+        self.decay_steps
+    }
+
+    /// Final rate as a fraction of the decay's starting rate (Keras default 0).
+    pub fn get_alpha(&self) -> f32 {
+        self.alpha
+    }
+
+    /// Rate reached at the end of the warmup; `None` skips the warmup.
+    pub fn get_warmup_target(&self) -> Option<f32> {
+        self.warmup_target
+    }
+
+    /// Length of the warmup.
+    pub fn get_warmup_steps(&self) -> u64 {
+        self.warmup_steps
+    }
 }
 
 impl CosineDecay {

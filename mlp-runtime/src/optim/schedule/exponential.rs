@@ -15,13 +15,36 @@ use crate::optim::{check, Range};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExponentialDecay {
     /// The rate at step 0.
-    pub initial: f32,
+    initial: f32,
     /// Steps over which the rate is multiplied by `decay_rate` (> 0).
-    pub decay_steps: u64,
+    decay_steps: u64,
     /// The factor per `decay_steps` steps.
-    pub decay_rate: f32,
+    decay_rate: f32,
     /// Decay in whole periods only.
-    pub staircase: bool,
+    staircase: bool,
+}
+
+/// Reading the settings back (the plain names are the builder methods).
+impl ExponentialDecay {
+    /// The rate at step 0.
+    pub fn get_initial(&self) -> f32 {
+        self.initial
+    }
+
+    /// Steps over which the rate is multiplied by `decay_rate` (> 0).
+    pub fn get_decay_steps(&self) -> u64 {
+        self.decay_steps
+    }
+
+    /// The factor per `decay_steps` steps.
+    pub fn get_decay_rate(&self) -> f32 {
+        self.decay_rate
+    }
+
+    /// Decay in whole periods only.
+    pub fn get_staircase(&self) -> bool {
+        self.staircase
+    }
 }
 
 impl ExponentialDecay {

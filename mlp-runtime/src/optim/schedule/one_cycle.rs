@@ -31,15 +31,43 @@ use crate::optim::{check, Range};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OneCycle {
     /// Total number of steps in the cycle.
-    pub iterations: u64,
+    iterations: u64,
     /// The peak rate.
-    pub max_lr: f32,
+    max_lr: f32,
     /// Rate at step 0 and at the end of the descent; `None`: `max_lr / 10`.
-    pub start_lr: Option<f32>,
+    start_lr: Option<f32>,
     /// Length of the final annealing; `None`: `iterations / 10 + 1`.
-    pub last_iterations: Option<u64>,
+    last_iterations: Option<u64>,
     /// Final rate; `None`: `start_lr / 1000`.
-    pub last_lr: Option<f32>,
+    last_lr: Option<f32>,
+}
+
+/// Reading the settings back (the plain names are the builder methods).
+impl OneCycle {
+    /// Total number of steps in the cycle.
+    pub fn get_iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// The peak rate.
+    pub fn get_max_lr(&self) -> f32 {
+        self.max_lr
+    }
+
+    /// Rate at step 0 and at the end of the descent; `None`: `max_lr / 10`.
+    pub fn get_start_lr(&self) -> Option<f32> {
+        self.start_lr
+    }
+
+    /// Length of the final annealing; `None`: `iterations / 10 + 1`.
+    pub fn get_last_iterations(&self) -> Option<u64> {
+        self.last_iterations
+    }
+
+    /// Final rate; `None`: `start_lr / 1000`.
+    pub fn get_last_lr(&self) -> Option<f32> {
+        self.last_lr
+    }
 }
 
 impl OneCycle {

@@ -44,18 +44,51 @@ pub struct PlateauState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReduceLrOnPlateau {
     /// Factor the rate is multiplied by (in `[0, 1)`).
-    pub factor: f32,
+    factor: f32,
     /// Epochs without improvement before a reduction.
-    pub patience: u32,
+    patience: u32,
     /// Smallest change that counts as an improvement.
-    pub min_delta: f32,
+    min_delta: f32,
     /// Epochs to wait after a reduction before counting again.
-    pub cooldown: u32,
+    cooldown: u32,
     /// The rate is never reduced below this.
-    pub min_lr: f32,
+    min_lr: f32,
     /// Whether the metric should fall or rise.
-    pub mode: PlateauMode,
+    mode: PlateauMode,
     state: PlateauState,
+}
+
+/// Reading the settings back (the plain names are the builder methods).
+impl ReduceLrOnPlateau {
+    /// Factor the rate is multiplied by (in `[0, 1)`).
+    pub fn get_factor(&self) -> f32 {
+        self.factor
+    }
+
+    /// Epochs without improvement before a reduction.
+    pub fn get_patience(&self) -> u32 {
+        self.patience
+    }
+
+    /// Smallest change that counts as an improvement.
+    pub fn get_min_delta(&self) -> f32 {
+        self.min_delta
+    }
+
+    /// Epochs to wait after a reduction before counting again.
+    pub fn get_cooldown(&self) -> u32 {
+        self.cooldown
+    }
+
+    /// The rate is never reduced below this.
+    pub fn get_min_lr(&self) -> f32 {
+        self.min_lr
+    }
+
+    /// Whether the metric should fall or rise.
+    pub fn get_mode(&self) -> PlateauMode {
+        self.mode
+    }
 }
 
 impl ReduceLrOnPlateau {
