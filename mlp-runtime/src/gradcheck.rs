@@ -13,7 +13,7 @@
 
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Mode};
-use crate::tensors::{collect, for_each_tensor, zero_grads};
+use crate::tensors::{collect, zero_grads};
 use rand::Rng as _;
 
 /// How far the analytic and numeric gradients may differ: `|a - n| <= atol + rtol * max(|a|, |n|)`.
@@ -147,7 +147,7 @@ where
             nudge(layer, t, j, tol.eps);
             let numeric = ((up - down) / (2.0 * tol.eps as f64)) as f32;
             compare(g[j], numeric, tol).map_err(|(analytic, numeric)| GradcheckError::Mismatch {
-                at: Element::Param { tensor: param_name(layer, t), index: j },
+                at: Element::Param { tensor: crate::tensors::param_name(layer, t), index: j },
                 analytic,
                 numeric,
             })?;
@@ -163,22 +163,6 @@ fn compare(analytic: f32, numeric: f32, tol: Tolerance) -> Result<(), (f32, f32)
     } else {
         Err((analytic, numeric))
     }
-}
-
-/// The full name of the `index`-th trainable-or-frozen parameter (buffers are not counted,
-/// as in [`collect`]).
-fn param_name<L: Layer + ?Sized>(layer: &mut L, index: usize) -> String {
-    let mut t = 0;
-    let mut found = String::new();
-    for_each_tensor(layer, |name, tensor| {
-        if let crate::tensors::Tensor::Param(_) = tensor {
-            if t == index {
-                found = name.to_string();
-            }
-            t += 1;
-        }
-    });
-    found
 }
 
 fn nudge<L: Layer + ?Sized>(layer: &mut L, tensor: usize, elem: usize, delta: f32) {

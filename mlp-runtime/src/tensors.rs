@@ -176,6 +176,21 @@ pub fn for_each_tensor_ref<L: Layer + ?Sized>(layer: &L, f: impl FnMut(&str, Ten
     layer.visit_ref(&mut Names::new(f));
 }
 
+/// The full name of the `index`-th parameter in visit order, counting parameters only (as
+/// [`collect`] and the optimizers' slots do), for errors that name a tensor.
+pub(crate) fn param_name<L: Layer + ?Sized>(layer: &L, index: usize) -> String {
+    let (mut i, mut found) = (0, String::new());
+    for_each_tensor_ref(layer, |name, t| {
+        if let TensorRef::Param(_) = t {
+            if i == index {
+                found = name.to_owned();
+            }
+            i += 1;
+        }
+    });
+    found
+}
+
 /// Sets every parameter gradient to zero.
 pub fn zero_grads<L: Layer + ?Sized>(layer: &mut L) {
     struct Zero;

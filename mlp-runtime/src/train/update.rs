@@ -37,7 +37,7 @@ pub(crate) fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
     net.visit(&mut pre);
     if let Some(bad) = pre.bad {
         crate::tensors::zero_grads(net);
-        return Err(StepError::NonFiniteGradient { tensor: param_name(net, bad) });
+        return Err(StepError::NonFiniteGradient { tensor: crate::tensors::param_name(net, bad) });
     }
     let global_scale = match clip.global_norm {
         Some(max) => global_norm_scale(pre.sum_sq, max),
@@ -46,21 +46,6 @@ pub(crate) fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
     optimizer.begin_step();
     net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
     Ok(pre.penalty)
-}
-
-/// The full name of the `slot`-th trainable tensor in visit order (the slots of
-/// [`Update`]); only called on the error path.
-fn param_name<N: Layer + ?Sized>(net: &mut N, slot: usize) -> String {
-    let (mut i, mut found) = (0, String::new());
-    crate::tensors::for_each_tensor(net, |name, t| {
-        if let crate::tensors::Tensor::Param(_) = t {
-            if i == slot {
-                found = name.to_owned();
-            }
-            i += 1;
-        }
-    });
-    found
 }
 
 struct Prepare {
