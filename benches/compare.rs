@@ -9,7 +9,7 @@
 //! ```text
 //! cargo bench --bench compare -- --threads 1 [--models A,B,C,T] [--batch-sizes 32,256]
 //!                                [--repeats 3] [--quick]
-//! cargo bench --bench compare -- --kernel     # per-product timings behind the kernel's thresholds (mlp-runtime/src/kernel/mod.rs)
+//! cargo bench --bench compare -- --kernel     # per-product timings of each kernel path (mlp-runtime/src/kernel/mod.rs)
 //! ```
 //!
 //! Same protocol as `bench_pytorch.py`: per model and batch size, a warm-up epoch then
@@ -50,7 +50,11 @@ fn parse() -> Result<Args, String> {
     };
     while let Some(f) = it.next() {
         match f.as_str() {
-            "--threads" => a.threads = num(it.next(), &f)?.max(1),
+            "--threads" => {
+                // Set here, so a later `--profile` or `--kernel` runs with it.
+                a.threads = num(it.next(), &f)?.max(1);
+                mlp::kernel::set_threads(a.threads);
+            }
             "--models" => models = it.next().ok_or("--models needs a list")?,
             "--batch-sizes" => {
                 let v = it.next().ok_or("--batch-sizes needs a list")?;
@@ -62,7 +66,8 @@ fn parse() -> Result<Args, String> {
             "--repeats" => a.repeats = num(it.next(), &f)?,
             "--quick" => a.quick = true,
             "--profile" => {
-                // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind.
+                // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind
+                // (model P: prediction passes of model A over BATCH samples).
                 let model = it.next().ok_or("--profile needs a model")?;
                 let batch = num(it.next(), &f)?;
                 let steps = num(it.next(), &f)?;
@@ -251,6 +256,18 @@ fn profile(model: &str, batch: usize, steps: usize) {
         eprintln!("{:.1} us per step", t0.elapsed().as_secs_f64() * 1e6 / (steps + 2) as f64);
     }
     match model {
+        // Prediction: `steps` passes of model A over `batch` samples (in batches of 1,000).
+        "P" => {
+            let data = fashion_like(batch, 1);
+            let mut m = model_a(1);
+            let mut out = Vec::new();
+            let t0 = Instant::now();
+            for _ in 0..steps {
+                m.predict_into(&data, &mut out).expect("width 784");
+                black_box(&out);
+            }
+            eprintln!("{:.1} us per pass", t0.elapsed().as_secs_f64() * 1e6 / steps as f64);
+        }
         "A" => run(model_a(1), &fashion_like(batch, 1), batch, steps),
         "B" => run(model_b(1), &fashion_like(batch, 1), batch, steps),
         "C" => run(model_c(1), &fashion_like(batch, 1), batch, steps),
@@ -259,12 +276,12 @@ fn profile(model: &str, batch: usize, steps: usize) {
 }
 
 /// `--kernel`: the products of model A (batch 1, 32, 256) and of the tiny network (batch
-/// 32) on each kernel path, one and two threads, in microseconds per call; and what
-/// matrixmultiply's per-call packing allocation costs on its own. The numbers behind
-/// small-product rule (`n == 1 || k == 1`, see `small_gemm`) and `PARALLEL_MIN` in
+/// 32), in microseconds per call: our kernel on each path this CPU supports (one thread),
+/// on the widest path with two threads, and matrixmultiply (what the kernel used before,
+/// one thread) for comparison. The numbers behind `PART_MIN` in
 /// mlp-runtime/src/kernel/mod.rs.
 fn kernel_report() {
-    use mlp::kernel::{gemm, gemm_via, set_threads, Mat, Path};
+    use mlp::kernel::{gemm_on, Isa, Mat};
     // (label, m, k, n, A stored transposed: the forward pass reads the kernel as W^T,
     // B transposed: the weight gradient reads dz^T)
     let mut shapes: Vec<(String, usize, usize, usize, bool, bool)> = Vec::new();
@@ -284,9 +301,15 @@ fn kernel_report() {
             shapes.push((format!("T dx {i}x{o} b32"), i, o, 32, false, false));
         }
     }
-    set_threads(2);
-    println!("| product (m x k x n) | MACs | auto 1t us | packed us | small us | auto 2t us | split 2t us |");
-    println!("|---|---|---|---|---|---|---|");
+    let isas = Isa::supported_all();
+    let best = Isa::best();
+    mlp::kernel::set_threads(2);
+    let head: Vec<String> = isas.iter().map(|i| format!("{i} 1t")).collect();
+    println!(
+        "| product (m x k x n) | GFLOP | {} | {best} 2t | matrixmultiply 1t | best GFLOP/s |",
+        head.join(" | ")
+    );
+    println!("|---|---|{}---|---|---|", "---|".repeat(isas.len()));
     for (label, m, k, n, at, bt) in shapes {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.01).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.01).collect();
@@ -305,114 +328,40 @@ fn kernel_report() {
             }
             median(&mut best)
         };
-        set_threads(1);
-        let auto1 = time(&mut c, &|c| gemm(m, k, n, 1.0, am, bm, 1.0, c));
-        let packed = time(&mut c, &|c| gemm_via(Path::Packed, m, k, n, 1.0, am, bm, 1.0, c));
-        let small = time(&mut c, &|c| gemm_via(Path::Small, m, k, n, 1.0, am, bm, 1.0, c));
-        set_threads(2);
-        let auto2 = time(&mut c, &|c| gemm(m, k, n, 1.0, am, bm, 1.0, c));
-        let split = time(&mut c, &|c| gemm_via(Path::Split, m, k, n, 1.0, am, bm, 1.0, c));
-        println!(
-            "| {label} ({m}x{k}x{n}) | {} | {auto1:.2} | {packed:.2} | {small:.2} | {auto2:.2} | {split:.2} |",
-            m * k * n
-        );
-    }
-    // The forward product two ways: y = W^T x as the kernel does it (C column-major, A the
-    // stored kernel read transposed), and y^T = x^T W (C written row by row: the stored
-    // kernel is then matrixmultiply's right operand, packed from contiguous columns).
-    println!();
-    println!("| forward product | W^T x us | (x^T W)^T us |");
-    println!("|---|---|---|");
-    set_threads(1);
-    for (o, i, n) in
-        [(300usize, 784usize, 32usize), (300, 784, 256), (100, 300, 32), (100, 300, 256), (16, 32, 32)]
-    {
-        let w: Vec<f32> = (0..i * o).map(|v| (v % 13) as f32 * 0.01).collect();
-        let x: Vec<f32> = (0..i * n).map(|v| (v % 7) as f32 * 0.01).collect();
-        let mut y = vec![0.0f32; o * n];
-        let reps = (20_000_000 / (o * i * n)).clamp(5, 20_000);
-        let mut t = |f: &mut dyn FnMut(&mut [f32])| {
-            let mut v = Vec::new();
-            for _ in 0..7 {
-                let t0 = Instant::now();
-                for _ in 0..reps {
-                    f(black_box(y.as_mut_slice()));
-                }
-                v.push(t0.elapsed().as_secs_f64() * 1e6 / reps as f64);
-            }
-            median(&mut v)
-        };
-        let direct = t(&mut |y| gemm(o, i, n, 1.0, Mat::col_major_t(&w, i), Mat::col_major(&x, i), 1.0, y));
-        let transposed = t(&mut |y| {
-            // SAFETY: x is i×n column-major (read as n×i: rs i, cs 1), w is i×o column-major,
-            // y is o×n column-major (written as n×o: rs o, cs 1); all in bounds.
+        let ours: Vec<f64> = isas
+            .iter()
+            .map(|&isa| time(&mut c, &|c| gemm_on(isa, 1, m, k, n, 1.0, am, bm, 1.0, c)))
+            .collect();
+        let two = time(&mut c, &|c| gemm_on(best, 2, m, k, n, 1.0, am, bm, 1.0, c));
+        let mm = time(&mut c, &|c| {
+            // SAFETY: the operands hold the m×k, k×n and m×n blocks their strides describe.
             unsafe {
                 matrixmultiply::sgemm(
+                    m,
+                    k,
                     n,
-                    i,
-                    o,
                     1.0,
-                    x.as_ptr(),
-                    i as isize,
-                    1,
-                    w.as_ptr(),
-                    1,
-                    i as isize,
+                    am.data.as_ptr(),
+                    am.rs as isize,
+                    am.cs as isize,
+                    bm.data.as_ptr(),
+                    bm.rs as isize,
+                    bm.cs as isize,
                     1.0,
-                    y.as_mut_ptr(),
-                    o as isize,
+                    c.as_mut_ptr(),
                     1,
+                    m as isize,
                 )
             }
         });
-        println!("| {o}x{i} b{n} | {direct:.2} | {transposed:.2} |");
-    }
-
-    // Element-wise work of the tiny network's step, for scale: its 48 tanh units over a
-    // batch of 32 (the forward pass's activations) with the standard library's tanh.
-    let v: Vec<f32> = (0..48 * 32).map(|i| (i as f32 * 0.01).sin() * 2.0).collect();
-    let mut out = v.clone();
-    let reps = 20_000;
-    let t0 = Instant::now();
-    for _ in 0..reps {
-        out.iter_mut().zip(black_box(&v)).for_each(|(o, x)| *o = x.tanh());
-        black_box(&out);
-    }
-    println!();
-    println!("tanh of 48 x 32 floats (f32::tanh): {:.2} us", t0.elapsed().as_secs_f64() * 1e6 / reps as f64);
-
-    // matrixmultiply's packing buffer: KC x round_up(min(m, MC), MR) + KC x round_up(min(n, NC), NR)
-    // floats (KC 256, MC 64, NC 1024, MR NR 8 for its AVX kernels), allocated and freed once
-    // per call. Timed on its own, with one store per page as the packing loop would make.
-    println!();
-    println!("| packing buffer (model A product) | bytes | alloc + touch + free, us |");
-    println!("|---|---|---|");
-    for (label, m, k, n) in [
-        ("fwd 300x784 b32", 300usize, 784usize, 32usize),
-        ("fwd 300x784 b256", 300, 784, 256),
-        ("dW 784x300 b32", 784, 32, 300),
-    ] {
-        let kc = k.min(256);
-        let floats = kc * m.min(64).div_ceil(8) * 8 + kc * n.min(1024).div_ceil(8) * 8;
-        let layout = std::alloc::Layout::from_size_align(floats * 4, 32).unwrap();
-        let reps = 20_000;
-        let t0 = Instant::now();
-        for _ in 0..reps {
-            // SAFETY: a non-zero-size layout; the block is written within bounds and freed
-            // with the layout it was allocated with.
-            unsafe {
-                let p = std::alloc::alloc(layout);
-                assert!(!p.is_null());
-                for off in (0..layout.size()).step_by(4096) {
-                    p.add(off).write_volatile(1);
-                }
-                std::alloc::dealloc(black_box(p), layout);
-            }
-        }
+        let flop = 2.0 * (m * k * n) as f64;
+        let fastest = ours.iter().chain([&two]).fold(f64::INFINITY, |a, &b| a.min(b));
+        let cols: Vec<String> = ours.iter().map(|t| format!("{t:.2}")).collect();
         println!(
-            "| {label} ({m}x{k}x{n}) | {} | {:.3} |",
-            floats * 4,
-            t0.elapsed().as_secs_f64() * 1e6 / reps as f64
+            "| {label} ({m}x{k}x{n}) | {:.4} | {} | {two:.2} | {mm:.2} | {:.1} |",
+            flop / 1e9,
+            cols.join(" | "),
+            flop / fastest / 1e3
         );
     }
 }

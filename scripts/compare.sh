@@ -61,10 +61,10 @@ def ratio(torch, ours):
 pairs = [(json.load(open(a)), json.load(open(b))) for a, b in zip(sys.argv[1::2], sys.argv[2::2])]
 m = pairs[0][1]["machine"]
 print(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['cpu_capability']}), "
-      f"mlp AVX2+FMA kernels: {pairs[0][0]['machine']['avx2_fma']}")
+      f"mlp kernel path: {pairs[0][0]['machine']['kernel_isa']}")
 for ours, torch in pairs:
     t = ours["machine"]["threads"]
-    print(f"{t} thread(s): load average mlp {ours['machine']['loadavg']} -> {ours['machine']['loadavg_after']}, "
+    print(f"{t} thread(s) (mlp's kernel uses {ours['machine']['kernel_threads']}): load average mlp {ours['machine']['loadavg']} -> {ours['machine']['loadavg_after']}, "
           f"PyTorch start {torch['machine']['loadavg']}; repeats {ours['config']['repeats']}"
           f"{' (quick)' if ours['config']['quick'] else ''}")
 print()

@@ -84,9 +84,6 @@ pub fn json(
             })
         })
         .collect();
-    let avx2_fma = cfg!(target_arch = "x86_64")
-        && std::is_x86_feature_detected!("avx2")
-        && std::is_x86_feature_detected!("fma");
     json!({
         "machine": {
             "cpu": cpu_model(),
@@ -94,7 +91,9 @@ pub fn json(
             "threads": threads,
             "loadavg": load_before,
             "loadavg_after": loadavg(),
-            "avx2_fma": avx2_fma,
+            // The active kernel path and thread count, as the library reports them.
+            "kernel_isa": mlp::kernel::isa().name(),
+            "kernel_threads": mlp::kernel::threads(),
         },
         "config": {"repeats": repeats, "quick": quick},
         "results": results,

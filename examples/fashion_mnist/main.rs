@@ -100,11 +100,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     if a.threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
-    if a.threads.is_none() {
-        if let Ok(v) = std::env::var("MLP_THREADS") {
-            a.threads =
-                Some(v.parse().ok().filter(|n| *n > 0).ok_or(format!("MLP_THREADS: cannot read `{v}`"))?);
-        }
+    // The library reads MLP_THREADS itself (when --threads is absent); a value it would
+    // ignore stops the example instead.
+    if let Ok(v) = std::env::var("MLP_THREADS") {
+        v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or(format!("MLP_THREADS: cannot read `{v}`"))?;
     }
     Ok(Some(a))
 }
@@ -196,9 +195,11 @@ fn run(args: &Args) -> Result<(), Failure> {
             check_output(flag, path)?;
         }
     }
-    // All cores unless told otherwise; products too small to pay for a hand-off stay on one.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    mlp::kernel::set_threads(args.threads.unwrap_or(cores));
+    // --threads, else MLP_THREADS, else every core (the library's default); products too
+    // small to pay for a hand-off stay on one thread either way.
+    if let Some(threads) = args.threads {
+        mlp::kernel::set_threads(threads);
+    }
     // Keras: (X_train, y_train), (X_test, y_test) = fashion_mnist.load_data(); X / 255.
     let (train, test) = fashion_mnist::load()?;
     match args.model.as_str() {
@@ -219,6 +220,7 @@ fn train_and_test<N: Network + Net<784, 10>>(
     let verbosity = if args.quiet { Verbosity::Silent } else { Verbosity::Bar };
     if !args.quiet {
         eprintln!("{}", N::summary());
+        eprintln!("kernel: the {} path on {} thread(s)", mlp::kernel::isa(), mlp::kernel::threads());
     }
     // Keras: model.compile(loss="sparse_categorical_crossentropy", optimizer=..., metrics=["accuracy"])
     let mut model = Model::compile(net, optimizer, SparseCategoricalCrossentropy::new()).seed(args.seed);

@@ -64,10 +64,12 @@ pub enum GradcheckError {
     #[error("the input batch is empty: give the check at least one sample")]
     EmptyBatch,
     /// The backward pass disagrees with central differences beyond the tolerance.
-    #[error("{at}: backward gives {analytic}, finite differences {numeric}")]
+    #[error("{at}: backward gives {analytic}, finite differences {numeric} (on the {isa} kernel path)")]
     Mismatch {
         /// The element.
         at: Element,
+        /// The kernel path the passes ran on.
+        isa: crate::kernel::Isa,
         /// The backward pass's value.
         analytic: f32,
         /// The central difference.
@@ -85,8 +87,26 @@ pub fn random_batch<const N: usize>(rows: usize, seed: u64) -> Batch<N> {
 /// Checks `layer`'s backward pass at input `x` in `mode`: the loss is `sum(r * y)` for a
 /// fixed random `r`; every input element and up to `max_per_tensor` elements of each
 /// parameter are perturbed. Dropout masks repeat because every pass gets a context with
-/// the same seed. Returns the first mismatch.
+/// the same seed. The whole check runs once on each kernel path this CPU supports
+/// ([`Isa::supported_all`](crate::kernel::Isa::supported_all)). Returns the first mismatch.
 pub fn check<L, const I: usize, const O: usize>(
+    layer: &mut L,
+    x: &Batch<I>,
+    mode: Mode,
+    tol: Tolerance,
+    max_per_tensor: usize,
+) -> Result<(), GradcheckError>
+where
+    L: Layer<Input = Batch<I>, Output = Batch<O>>,
+{
+    for isa in crate::kernel::Isa::supported_all() {
+        crate::kernel::with_isa(isa, || check_on(isa, layer, x, mode, tol, max_per_tensor))?;
+    }
+    Ok(())
+}
+
+fn check_on<L, const I: usize, const O: usize>(
+    isa: crate::kernel::Isa,
     layer: &mut L,
     x: &Batch<I>,
     mode: Mode,
@@ -132,6 +152,7 @@ where
         let numeric = ((up - down) / (2.0 * tol.eps as f64)) as f32;
         compare(dx.as_slice()[i], numeric, tol).map_err(|(analytic, numeric)| GradcheckError::Mismatch {
             at: Element::Input(i),
+            isa,
             analytic,
             numeric,
         })?;
@@ -148,6 +169,7 @@ where
             let numeric = ((up - down) / (2.0 * tol.eps as f64)) as f32;
             compare(g[j], numeric, tol).map_err(|(analytic, numeric)| GradcheckError::Mismatch {
                 at: Element::Param { tensor: crate::tensors::param_name(layer, t), index: j },
+                isa,
                 analytic,
                 numeric,
             })?;

@@ -1,0 +1,74 @@
+//! The AVX2 + FMA path for x86-64, chosen at run time (users do not build with
+//! `target-cpu=native`, so the baseline binary only assumes SSE2).
+
+use super::simd::Simd;
+use super::tiles::{self, Job};
+use std::arch::x86_64::*;
+
+#[derive(Clone, Copy)]
+pub(crate) struct F32x8(__m256);
+
+/// Lane mask with the first `n` lanes set, for `vmaskmovps`.
+#[inline(always)]
+unsafe fn first(n: usize) -> __m256i {
+    // SAFETY: AVX2 is present (the trait's contract).
+    unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
+}
+
+// SAFETY: each method is one or a few AVX/AVX2/FMA intrinsics; masked loads and stores
+// touch only the lanes below `n`.
+unsafe impl Simd for F32x8 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        F32x8(unsafe { _mm256_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        F32x8(unsafe { _mm256_set1_ps(x) })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        F32x8(unsafe { _mm256_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_part(p: *const f32, n: usize) -> Self {
+        F32x8(unsafe { _mm256_maskload_ps(p, first(n)) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { _mm256_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_part(self, p: *mut f32, n: usize) {
+        unsafe { _mm256_maskstore_ps(p, first(n), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        F32x8(unsafe { _mm256_fmadd_ps(self.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        F32x8(unsafe { _mm256_mul_ps(self.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        unsafe {
+            let s = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+            _mm_cvtss_f32(s)
+        }
+    }
+}
+
+/// Rows and columns `rows` × `cols` of the product, eight lanes with FMA.
+///
+/// # Safety
+/// AVX2 and FMA must be present; the rest is [`tiles::run`]'s contract.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn run(job: &Job, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+    // SAFETY: this function only runs where AVX2 and FMA are present, so the vector type's
+    // instructions are available; the rest is the caller's contract.
+    unsafe { tiles::run::<F32x8>(job, rows, cols) }
+}

@@ -1,0 +1,347 @@
+//! The product's loops and register tiles, written once over [`Simd`] and instantiated by
+//! each path inside its own `#[target_feature]` function.
+//!
+//! Two forms, picked by the operands' layout, neither of which packs (copies) an operand:
+//! - **outer** (`A`'s columns contiguous: the weight gradient, the input gradient): a tile
+//!   of `2 × LANES` rows by 6 columns of `C` in registers, updated per `p` by two loads of
+//!   `A`'s column and six broadcasts of `B`'s row;
+//! - **dot** (`A`'s rows and `B`'s columns contiguous: the forward pass, `W^T x`): a tile
+//!   of 4 rows by 3 columns (8 by 1 for a single column) of dot products, each a register
+//!   of partial sums over `k`, summed across lanes at the end.
+//!
+//! Every element of `C` is computed by the same operations in the same order wherever its
+//! tile falls, so splitting the rows or columns of `C` among threads (see `team.rs`) does
+//! not change a bit of the result.
+
+use super::simd::Simd;
+use super::Mat;
+use std::array::from_fn;
+use std::ops::Range;
+
+/// One product `C = alpha * A * B + beta * C`, shared by the threads computing its parts.
+#[derive(Clone, Copy)]
+pub(crate) struct Job<'a> {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub alpha: f32,
+    pub a: Mat<'a>,
+    pub b: Mat<'a>,
+    pub beta: f32,
+    /// `C`, column-major with leading dimension `m`.
+    pub c: *mut f32,
+}
+
+// SAFETY: a `Job` is shared only by `team::run_parts`, which hands each thread a disjoint
+// block of `C`'s elements and returns only after all of them finished.
+unsafe impl Sync for Job<'_> {}
+
+impl Job<'_> {
+    /// Whether [`run`] can take this product as it is: `A`'s columns contiguous (outer
+    /// form), or `A`'s rows and `B`'s columns contiguous and long enough for dot products
+    /// to pay for their final sums across lanes (dot form). Otherwise `kernel::gemm`
+    /// copies `A` column-major first.
+    pub fn direct(&self) -> bool {
+        self.a.rs == 1 || (self.a.cs == 1 && self.b.rs == 1 && self.k >= DOT_MIN_K)
+    }
+}
+
+/// Below this `k`, the dot form's sums across lanes cost more than copying `A` (the tiny
+/// network's `32x4x32` forward product: 1.9 us as dots, 0.4 us copied; `--kernel`).
+const DOT_MIN_K: usize = 32;
+
+/// Columns of `B` per block of the dot form: about 256 KiB of `B`, which then stays in
+/// the L2 cache while every row of `A` passes over it.
+const DOT_BLOCK_FLOATS: usize = 64 * 1024;
+
+/// Computes the elements `rows × cols` of `C`.
+///
+/// # Safety
+/// `V`'s instructions must be available; `job` must describe operands of the sizes its
+/// strides imply (as `kernel::gemm` checks), with [`Job::direct`] true, and nothing else
+/// may touch the elements `rows × cols` of `C` during the call.
+#[inline(always)]
+pub(crate) unsafe fn run<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
+    // SAFETY (both): forwarded contract.
+    if job.a.rs == 1 {
+        unsafe { outer::<V>(job, rows, cols) }
+    } else {
+        unsafe { dot::<V>(job, rows, cols) }
+    }
+}
+
+/// Columns per tile of the outer form.
+const NR: usize = 6;
+
+thread_local! {
+    // A panel of `A` (the rows of one tile, `k` columns) copied contiguously, so a tile
+    // reused across many columns of `C` reads it from L1 in order. Grows to the largest
+    // panel once per thread, then is reused: no allocation after the first product.
+    static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    // `B`'s columns of one block, six at a time, each group `k` rows of six contiguous
+    // floats: what the tiles of every row panel read in order. Grown once, like PANEL.
+    static PANEL_B: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread's buffer `which` (PANEL or PANEL_B), at least `len` floats. The pointer
+/// stays valid until the next call for the same buffer on this thread; only `outer` calls
+/// it, once per block per buffer, and never re-enters.
+fn panel(which: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>, len: usize) -> *mut f32 {
+    which.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        buf.as_mut_ptr()
+    })
+}
+
+#[inline(always)]
+unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
+    let (l, k) = (V::LANES, job.k);
+    // Copying the panel pays once it serves more than one tile; a batch of one's
+    // products (one column) read `A` once, in place.
+    let pack = cols.len() > NR;
+    // A raw pointer, not a closure under `PANEL.with`: closures do not inherit the
+    // caller's `#[target_feature]`s, so the tiles inside one would not be vectorized.
+    let a_panel = if pack { panel(&PANEL, 2 * l * k) } else { std::ptr::null_mut() };
+    // Copying `B` pays once more than one row panel reads it (then its rows, read six
+    // floats at a time at a stride, would keep more cache lines in L1 than it holds).
+    let (b, brs, bcs) = if rows.len() > 2 * l && cols.len() > 1 {
+        let tiles = cols.len().div_ceil(NR);
+        let packed = panel(&PANEL_B, tiles * NR * k);
+        for t in 0..tiles {
+            for p in 0..k {
+                for c in 0..NR {
+                    let j = cols.start + t * NR + c;
+                    let v = if j < cols.end { job.b.data[p * job.b.rs + j * job.b.cs] } else { 0.0 };
+                    // SAFETY: t * NR * k + p * NR + c < tiles * NR * k, the buffer's length.
+                    unsafe { *packed.add(t * NR * k + p * NR + c) = v };
+                }
+            }
+        }
+        // Column stride 0 marks the packed layout: each tile gets its group's base below.
+        (packed.cast_const(), NR, 0)
+    } else {
+        (job.b.data.as_ptr(), job.b.rs, job.b.cs)
+    };
+    {
+        let mut i = rows.start;
+        while i < rows.end {
+            let h = (rows.end - i).min(2 * l);
+            let nv = h.div_ceil(l);
+            let (a, lda) = if pack {
+                // Rows i..i + h, padded with zeros to `nv` full registers per column.
+                let w = nv * l;
+                for p in 0..k {
+                    let src = &job.a.data[i + p * job.a.cs..][..h];
+                    // SAFETY: the panel holds 2 * LANES * k >= w * k floats, used by this
+                    // call only (`panel`).
+                    let col = unsafe { std::slice::from_raw_parts_mut(a_panel.add(p * w), w) };
+                    col[..h].copy_from_slice(src);
+                    col[h..].fill(0.0);
+                }
+                (a_panel.cast_const(), w)
+            } else {
+                // SAFETY: row i is inside `A`.
+                (unsafe { job.a.data.as_ptr().add(i) }, job.a.cs)
+            };
+            let full = pack || h == nv * l;
+            let mut j = cols.start;
+            while j < cols.end {
+                let w = (cols.end - j).min(NR);
+                let b = if bcs == 0 {
+                    // SAFETY: the packed tile (j - cols.start) / NR lies inside PANEL_B.
+                    (unsafe { b.add((j - cols.start) / NR * NR * k) }, brs, 1)
+                } else {
+                    // SAFETY: column j is inside `B`.
+                    (unsafe { b.add(j * bcs) }, brs, bcs)
+                };
+                let t = Tile { a, lda, b, i, h, j };
+                macro_rules! widths {
+                    ($nv:literal, $full:literal) => {
+                        match w {
+                            1 => outer_tile::<V, $nv, 1, $full>(job, t),
+                            2 => outer_tile::<V, $nv, 2, $full>(job, t),
+                            3 => outer_tile::<V, $nv, 3, $full>(job, t),
+                            4 => outer_tile::<V, $nv, 4, $full>(job, t),
+                            5 => outer_tile::<V, $nv, 5, $full>(job, t),
+                            _ => outer_tile::<V, $nv, 6, $full>(job, t),
+                        }
+                    };
+                }
+                // SAFETY: rows i..i + h and columns j..j + w lie inside the caller's block;
+                // `a` holds `nv` registers per column when `full`, else `h` rows.
+                unsafe {
+                    match (nv, full) {
+                        (1, true) => widths!(1, true),
+                        (1, false) => widths!(1, false),
+                        (_, true) => widths!(2, true),
+                        (_, false) => widths!(2, false),
+                    }
+                }
+                j += w;
+            }
+            i += h;
+        }
+    }
+}
+
+/// Where one outer-form tile reads `A` and writes `C`.
+#[derive(Clone, Copy)]
+struct Tile {
+    /// Column 0 of the tile's rows of `A`; column `p` at `a + p * lda`.
+    a: *const f32,
+    lda: usize,
+    /// Element (p, c) of the tile's columns of `B` at `b.0 + p * b.1 + c * b.2`.
+    b: (*const f32, usize, usize),
+    /// First row of `C` and number of rows.
+    i: usize,
+    h: usize,
+    /// First column of `C`.
+    j: usize,
+}
+
+/// `W` columns and `h` rows (`NV` registers, the last holding `h - (NV - 1) * LANES`
+/// rows) of `C`. `FULL_A`: `A` holds `NV` whole registers per column (padded), so loads
+/// need no mask.
+#[inline(always)]
+unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: bool>(job: &Job, t: Tile) {
+    let l = V::LANES;
+    let lanes = |v: usize| if v + 1 < NV { l } else { t.h - v * l };
+    // SAFETY (whole body): `A`'s column `p` holds the tile's rows at `t.a + p * t.lda`
+    // (`NV` registers if FULL_A), `B`'s element (p, j + c) is at `t.b.0 + p * t.b.1 + c * t.b.2`,
+    // and `C`'s column j + c holds rows i..i + h at `c + (j + c) * m + i`: all inside the
+    // operands `gemm` checked (or the panel buffer).
+    unsafe {
+        let (b, brs, bcs) = t.b;
+        let mut acc = [[V::zero(); NV]; W];
+        for p in 0..job.k {
+            let ap = t.a.add(p * t.lda);
+            let av: [V; NV] = from_fn(|v| {
+                if FULL_A || v + 1 < NV {
+                    V::load(ap.add(v * l))
+                } else {
+                    V::load_part(ap.add(v * l), lanes(v))
+                }
+            });
+            let bp = b.add(p * brs);
+            for (c, acc) in acc.iter_mut().enumerate() {
+                let bv = V::splat(*bp.add(c * bcs));
+                for v in 0..NV {
+                    acc[v] = av[v].mul_add(bv, acc[v]);
+                }
+            }
+        }
+        let alpha = V::splat(job.alpha);
+        let beta = V::splat(job.beta);
+        let whole = t.h == NV * l;
+        for (c, acc) in acc.iter().enumerate() {
+            let col = job.c.add((t.j + c) * job.m + t.i);
+            for (v, acc) in acc.iter().enumerate() {
+                let out = col.add(v * l);
+                let mut r = acc.mul(alpha);
+                if whole || v + 1 < NV {
+                    if job.beta != 0.0 {
+                        r = V::load(out).mul_add(beta, r);
+                    }
+                    r.store(out);
+                } else {
+                    if job.beta != 0.0 {
+                        r = V::load_part(out, lanes(v)).mul_add(beta, r);
+                    }
+                    r.store_part(out, lanes(v));
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn dot<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
+    let block = (DOT_BLOCK_FLOATS / job.k.max(1)).max(3) / 3 * 3;
+    let mut jb = cols.start;
+    while jb < cols.end {
+        let je = (jb + block).min(cols.end);
+        let mut i = rows.start;
+        // A single column (a batch of one): eight rows at a time keep eight FMA chains
+        // in flight while the weights stream through once.
+        if je - jb == 1 {
+            while i + 8 <= rows.end {
+                // SAFETY: rows i..i + 8 and column jb lie inside the caller's block.
+                unsafe { dot_tile::<V, 8, 1>(job, i, jb) };
+                i += 8;
+            }
+        }
+        while i < rows.end {
+            let r = (rows.end - i).min(4);
+            let mut j = jb;
+            while j < je {
+                let w = (je - j).min(3);
+                // SAFETY: rows i..i + r and columns j..j + w lie inside the caller's block.
+                unsafe {
+                    match (r, w) {
+                        (1, 1) => dot_tile::<V, 1, 1>(job, i, j),
+                        (1, 2) => dot_tile::<V, 1, 2>(job, i, j),
+                        (1, _) => dot_tile::<V, 1, 3>(job, i, j),
+                        (2, 1) => dot_tile::<V, 2, 1>(job, i, j),
+                        (2, 2) => dot_tile::<V, 2, 2>(job, i, j),
+                        (2, _) => dot_tile::<V, 2, 3>(job, i, j),
+                        (3, 1) => dot_tile::<V, 3, 1>(job, i, j),
+                        (3, 2) => dot_tile::<V, 3, 2>(job, i, j),
+                        (3, _) => dot_tile::<V, 3, 3>(job, i, j),
+                        (_, 1) => dot_tile::<V, 4, 1>(job, i, j),
+                        (_, 2) => dot_tile::<V, 4, 2>(job, i, j),
+                        (_, _) => dot_tile::<V, 4, 3>(job, i, j),
+                    }
+                }
+                j += w;
+            }
+            i += r;
+        }
+        jb = je;
+    }
+}
+
+/// `R` rows by `C` columns of `C` from row `i`, column `j`, as dot products over `k`.
+#[inline(always)]
+unsafe fn dot_tile<V: Simd, const R: usize, const C: usize>(job: &Job, i: usize, j: usize) {
+    let (k, l) = (job.k, V::LANES);
+    let main = k - k % l;
+    // SAFETY (whole body): row i + r of `A` is `k` floats at `a + (i + r) * rs`, column
+    // j + c of `B` `k` floats at `b + (j + c) * cs`, element (i + r, j + c) of `C` at
+    // `c + (j + c) * m + i + r`: all inside the operands `gemm` checked.
+    unsafe {
+        let a: [*const f32; R] = from_fn(|r| job.a.data.as_ptr().add((i + r) * job.a.rs));
+        let b: [*const f32; C] = from_fn(|c| job.b.data.as_ptr().add((j + c) * job.b.cs));
+        let mut acc = [[V::zero(); C]; R];
+        let mut p = 0;
+        while p < main {
+            let bv: [V; C] = from_fn(|c| V::load(b[c].add(p)));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let av = V::load(a[r].add(p));
+                for c in 0..C {
+                    acc[c] = av.mul_add(bv[c], acc[c]);
+                }
+            }
+            p += l;
+        }
+        if p < k {
+            let t = k - p;
+            let bv: [V; C] = from_fn(|c| V::load_part(b[c].add(p), t));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let av = V::load_part(a[r].add(p), t);
+                for c in 0..C {
+                    acc[c] = av.mul_add(bv[c], acc[c]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (c, acc) in acc.iter().enumerate() {
+                let out = job.c.add((j + c) * job.m + i + r);
+                let dot = acc.sum();
+                *out = if job.beta == 0.0 { job.alpha * dot } else { job.alpha * dot + job.beta * *out };
+            }
+        }
+    }
+}
