@@ -67,7 +67,8 @@ fn parse() -> Result<Args, String> {
             "--quick" => a.quick = true,
             "--profile" => {
                 // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind
-                // (model P: prediction passes of model A over BATCH samples).
+                // (model P: prediction passes of model A over BATCH samples; model F:
+                // STEPS epochs of `Model::fit` with model A).
                 let model = it.next().ok_or("--profile needs a model")?;
                 let batch = num(it.next(), &f)?;
                 let steps = num(it.next(), &f)?;
@@ -75,7 +76,8 @@ fn parse() -> Result<Args, String> {
                 std::process::exit(0);
             }
             "--kernel" => {
-                kernel_report();
+                // `--kernel [FILTER]`: only the products whose label contains FILTER.
+                kernel_report(it.next().as_deref().unwrap_or(""));
                 std::process::exit(0);
             }
             // `cargo bench` passes this to every bench target.
@@ -268,6 +270,16 @@ fn profile(model: &str, batch: usize, steps: usize) {
             }
             eprintln!("{:.1} us per pass", t0.elapsed().as_secs_f64() * 1e6 / steps as f64);
         }
+        // `Model::fit`: STEPS epochs of model A over 60,000 samples in batches of BATCH.
+        "F" => {
+            let data = fashion_like(60_000, 1);
+            let mut m = model_a(1);
+            let t0 = Instant::now();
+            let fit = Fit::new().batch_size(batch).epochs(steps).verbose(Verbosity::Silent);
+            m.fit(&data, fit).expect("an epoch");
+            let per = t0.elapsed().as_secs_f64() * 1e6 / (steps * 60_000usize.div_ceil(batch)) as f64;
+            eprintln!("{per:.1} us per step, fit included");
+        }
         "A" => run(model_a(1), &fashion_like(batch, 1), batch, steps),
         "B" => run(model_b(1), &fashion_like(batch, 1), batch, steps),
         "C" => run(model_c(1), &fashion_like(batch, 1), batch, steps),
@@ -280,12 +292,12 @@ fn profile(model: &str, batch: usize, steps: usize) {
 /// on the widest path with two threads, and matrixmultiply (what the kernel used before,
 /// one thread) for comparison. The numbers behind `PART_MIN` in
 /// mlp-runtime/src/kernel/mod.rs.
-fn kernel_report() {
+fn kernel_report(filter: &str) {
     use mlp::kernel::{gemm_on, Isa, Mat};
     // (label, m, k, n, A stored transposed: the forward pass reads the kernel as W^T,
     // B transposed: the weight gradient reads dz^T)
     let mut shapes: Vec<(String, usize, usize, usize, bool, bool)> = Vec::new();
-    for n in [1, 32, 256] {
+    for n in [1, 32, 256, 1000] {
         for (i, o) in [(784, 300), (300, 100), (100, 10)] {
             shapes.push((format!("A fwd {o}x{i} b{n}"), o, i, n, true, false));
             shapes.push((format!("A dW {i}x{o} b{n}"), i, n, o, false, true));
@@ -301,6 +313,11 @@ fn kernel_report() {
             shapes.push((format!("T dx {i}x{o} b32"), i, o, 32, false, false));
         }
     }
+    // Operands that stay in L1/L2: how close each form's tiles get to the CPU's peak.
+    for (m, k, n) in [(64, 256, 60), (32, 256, 60)] {
+        shapes.push((format!("probe outer {m}x{k}x{n}"), m, k, n, false, false));
+        shapes.push((format!("probe dot {m}x{k}x{n}"), m, k, n, true, false));
+    }
     let isas = Isa::supported_all();
     let best = Isa::best();
     mlp::kernel::set_threads(2);
@@ -310,7 +327,7 @@ fn kernel_report() {
         head.join(" | ")
     );
     println!("|---|---|{}---|---|---|", "---|".repeat(isas.len()));
-    for (label, m, k, n, at, bt) in shapes {
+    for (label, m, k, n, at, bt) in shapes.into_iter().filter(|s| s.0.contains(filter)) {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.01).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.01).collect();
         let mut c = vec![0.0f32; m * n];

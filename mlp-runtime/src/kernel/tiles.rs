@@ -110,13 +110,23 @@ unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
     let (b, brs, bcs) = if rows.len() > 2 * l && cols.len() > 1 {
         let tiles = cols.len().div_ceil(NR);
         let packed = panel(&PANEL_B, tiles * NR * k);
+        let src = job.b.data.as_ptr();
         for t in 0..tiles {
-            for p in 0..k {
-                for c in 0..NR {
-                    let j = cols.start + t * NR + c;
-                    let v = if j < cols.end { job.b.data[p * job.b.rs + j * job.b.cs] } else { 0.0 };
-                    // SAFETY: t * NR * k + p * NR + c < tiles * NR * k, the buffer's length.
-                    unsafe { *packed.add(t * NR * k + p * NR + c) = v };
+            let j0 = cols.start + t * NR;
+            let w = (cols.end - j0).min(NR);
+            // SAFETY: element (p, j) of `B` for p < k, j < cols.end is inside `B` (checked
+            // by `gemm`); t * NR * k + p * NR + c < tiles * NR * k, the buffer's length.
+            unsafe {
+                let dst = packed.add(t * NR * k);
+                for p in 0..k {
+                    let row = src.add(p * job.b.rs + j0 * job.b.cs);
+                    let out = dst.add(p * NR);
+                    for c in 0..w {
+                        *out.add(c) = *row.add(c * job.b.cs);
+                    }
+                    for c in w..NR {
+                        *out.add(c) = 0.0;
+                    }
                 }
             }
         }
@@ -133,13 +143,19 @@ unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
             let (a, lda) = if pack {
                 // Rows i..i + h, padded with zeros to `nv` full registers per column.
                 let w = nv * l;
-                for p in 0..k {
-                    let src = &job.a.data[i + p * job.a.cs..][..h];
-                    // SAFETY: the panel holds 2 * LANES * k >= w * k floats, used by this
-                    // call only (`panel`).
-                    let col = unsafe { std::slice::from_raw_parts_mut(a_panel.add(p * w), w) };
-                    col[..h].copy_from_slice(src);
-                    col[h..].fill(0.0);
+                // SAFETY: rows i..i + h of column p are inside `A` (checked by `gemm`); the
+                // panel holds 2 * LANES * k >= w * k floats, used by this call only (`panel`).
+                // A partial load fills the padding with zeros.
+                unsafe {
+                    let src = job.a.data.as_ptr().add(i);
+                    for p in 0..k {
+                        let (from, to) = (src.add(p * job.a.cs), a_panel.add(p * w));
+                        for v in 0..nv {
+                            let n = (h - v * l).min(l);
+                            let x = if n == l { V::load(from.add(v * l)) } else { V::load_part(from.add(v * l), n) };
+                            x.store(to.add(v * l));
+                        }
+                    }
                 }
                 (a_panel.cast_const(), w)
             } else {

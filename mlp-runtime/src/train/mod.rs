@@ -251,6 +251,9 @@ where
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
                 train.fill_batch(chunk, &mut self.x)?;
                 train.fill_targets(chunk, &mut self.targets)?;
+                // The next batch's rows load while this step computes.
+                let next = (b + 1) * fit.batch_size;
+                train.prefetch(&order[next.min(order.len())..(next + fit.batch_size).min(order.len())]);
                 let stats = self.step_on_buffers().map_err(|e| e.at(epoch, b + 1))?;
                 loss_sum += stats.loss as f64 * chunk.len() as f64;
                 correct.iter_mut().zip(&self.correct).for_each(|(c, s)| *c += s);
