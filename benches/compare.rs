@@ -8,15 +8,16 @@
 //!
 //! ```text
 //! cargo bench --bench compare -- --threads 1 [--models A,B,C,T] [--batch-sizes 32,256]
-//!                                [--repeats 3] [--quick]
+//!                                [--repeats 3] [--quick] [--real]
 //! cargo bench --bench compare -- --kernel     # per-product timings of each kernel path (mlp-runtime/src/kernel/mod.rs)
 //! ```
 //!
 //! Same protocol as `bench_pytorch.py`: per model and batch size, a warm-up epoch then
 //! `repeats` timed epochs (median reported) of `Model::fit` (shuffle, gather, step) over
 //! synthetic Fashion-MNIST-shaped data; single training steps at batch 1, 32 and 256
-//! (median after 10 warm-up steps); model A's prediction of one sample and of 10,000 in
-//! batches of 1,000 (median, warm-up excluded).
+//! (median after 10 warm-up steps); models A's and B's prediction of one sample and of
+//! 10,000 in batches of 1,000 (median, warm-up excluded). `--real` adds epochs of
+//! `Model::fit` on the real Fashion-MNIST (A at batch 32, C at batch 256).
 
 #[path = "models.rs"]
 mod models;
@@ -27,7 +28,7 @@ use mlp::loss::Loss;
 use mlp::optim::Optimizer;
 use mlp::prelude::*;
 use models::*;
-use report::{cpu_seconds, loadavg, median, Row};
+use report::{cpu_seconds, loadavg, median, Predict, Row};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -39,10 +40,18 @@ struct Args {
     batch_sizes: Vec<usize>,
     repeats: usize,
     quick: bool,
+    real: bool,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { threads: 1, models: vec![], batch_sizes: vec![32, 256], repeats: 0, quick: false };
+    let mut a = Args {
+        threads: 1,
+        models: vec![],
+        batch_sizes: vec![32, 256],
+        repeats: 0,
+        quick: false,
+        real: false,
+    };
     let mut models = "A,B,C,T".to_string();
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, f: &str| -> Result<usize, String> {
@@ -65,6 +74,21 @@ fn parse() -> Result<Args, String> {
             }
             "--repeats" => a.repeats = num(it.next(), &f)?,
             "--quick" => a.quick = true,
+            "--real" => a.real = true,
+            "--locate-real" => {
+                // The folder holding Fashion-MNIST, for the PyTorch side of `--real`.
+                let source = mlp::data::fashion_mnist::source();
+                match source.locate(&mlp::data::Search::from_env(&source.name)) {
+                    Ok(files) => {
+                        println!("{}", files[0].parent().unwrap_or(std::path::Path::new(".")).display())
+                    }
+                    Err(e) => {
+                        eprintln!("compare: {e}");
+                        std::process::exit(1);
+                    }
+                }
+                std::process::exit(0);
+            }
             "--profile" => {
                 // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind
                 // (model P: prediction passes of model A over BATCH samples; model F:
@@ -173,21 +197,31 @@ where
     rows
 }
 
-fn predict(args: &Args) -> (f64, f64) {
+/// Prediction of one sample through the generated `net.predict`, and of 10,000 samples in
+/// batches of 1,000 through `Model::predict_into`.
+fn predict<const OUT: usize, N, O, L>(
+    name: &'static str,
+    mut single: impl FnMut(&Batch<784>) -> f32,
+    mut model: Model<N, O, L>,
+    args: &Args,
+) -> Predict
+where
+    N: Layer<Input = Batch<784>, Output = Batch<OUT>>,
+    O: Optimizer,
+    L: Loss,
+{
     let data = fashion_like(10_000, 7);
     let one: Batch<784> = first(&data, 1);
-    let mut net = Plain::seeded(42);
     let calls = if args.quick { 200 } else { 2000 };
     let mut times = Vec::with_capacity(calls);
     for k in 0..200 + calls {
         let t0 = Instant::now();
-        black_box(net.predict(black_box(&one)).as_slice()[0]);
+        black_box(single(black_box(&one)));
         if k >= 200 {
             times.push(t0.elapsed().as_secs_f64() * 1e6);
         }
     }
     let single = median(&mut times);
-    let mut model = model_a(42);
     let mut out = Vec::new();
     let reps = if args.quick { 2 } else { 7 };
     let mut times = Vec::new();
@@ -200,8 +234,54 @@ fn predict(args: &Args) -> (f64, f64) {
         }
     }
     let batch = median(&mut times);
-    eprintln!("ours predict A: single {single:.1} us, 10k in batches of 1000 {batch:.1} ms");
-    (single, batch)
+    eprintln!("ours predict {name}: single {single:.1} us, 10k in batches of 1000 {batch:.1} ms");
+    Predict { model: name, single_us: single, batch10k_ms: batch }
+}
+
+/// `--real`: epochs of `Model::fit` on the real Fashion-MNIST training set (the public
+/// API end to end: loading once, then shuffle, gather, step per batch): A at batch 32 and
+/// C at batch 256, each after one warm-up epoch.
+fn real_rows(args: &Args) -> Vec<Row> {
+    let (train, _) = match mlp::data::fashion_mnist::load() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("compare: --real: {e}");
+            std::process::exit(1);
+        }
+    };
+    fn epochs<const OUT: usize, N, O, L>(
+        name: &str,
+        mut model: Model<N, O, L>,
+        data: &Dataset,
+        batch: usize,
+        args: &Args,
+    ) -> Row
+    where
+        N: Layer<Input = Batch<784>, Output = Batch<OUT>>,
+        O: Optimizer,
+        L: Loss,
+    {
+        let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
+        model.fit(data, fit()).expect("warm-up epoch");
+        let mut row = Row {
+            model: name.into(),
+            batch,
+            epoch_s_all: vec![],
+            epoch_cpu: vec![],
+            step_us: None,
+            loss: None,
+        };
+        for _ in 0..args.repeats {
+            let (t0, c0) = (Instant::now(), cpu_seconds());
+            let h = model.fit(data, fit()).expect("epoch");
+            row.epoch_s_all.push(t0.elapsed().as_secs_f64());
+            row.epoch_cpu.push(cpu_seconds() - c0);
+            row.loss = h.series("loss").last().map(|v| *v as f64);
+        }
+        eprintln!("ours {name} batch {batch}: epochs {:?}", row.epoch_s_all);
+        row
+    }
+    vec![epochs("A real", model_a(42), &train, 32, args), epochs("C real", model_c(42), &train, 256, args)]
 }
 
 fn main() {
@@ -229,7 +309,18 @@ fn main() {
             }
         }
     }
-    let pred = args.models.iter().any(|m| m == "A").then(|| predict(&args));
+    if args.real {
+        rows.extend(real_rows(&args));
+    }
+    let mut pred = Vec::new();
+    if args.models.iter().any(|m| m == "A") {
+        let mut net = Plain::seeded(42);
+        pred.push(predict("A", |x| net.predict(x).as_slice()[0], model_a(42), &args));
+    }
+    if args.models.iter().any(|m| m == "B") {
+        let mut net = BatchNormMlp::seeded(42);
+        pred.push(predict("B", |x| net.predict(x).as_slice()[0], model_b(42), &args));
+    }
     let report = report::json(args.threads, args.repeats, args.quick, load_before, rows, pred);
     println!("{}", serde_json::to_string_pretty(&report).expect("a JSON value prints"));
 }

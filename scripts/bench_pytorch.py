@@ -5,7 +5,7 @@
     $PY scripts/bench_pytorch.py --threads 1 > torch-1t.json
     $PY scripts/bench_pytorch.py --threads 2 --models A,T --batch-sizes 32 --quick
 
-Options: --threads T (1 or 2: torch.set_num_threads), --models A,B,C,T,
+Options: --threads T (1 or 2: torch.set_num_threads), --models A,B,C,T, --real-data DIR,
 --batch-sizes 32,256 (epoch batch sizes for A/B/C; T always uses its own 32),
 --repeats 3 (timed epochs after one warm-up epoch; median reported), --quick
 (smoke test: 1 timed epoch, short warm-up, few step/predict samples), --seed.
@@ -38,11 +38,14 @@ Output: one JSON object on stdout (progress goes to stderr):
                                     # null where PyTorch refuses (BN, batch 1)
      "loss": float | null}          # last batch loss of the last epoch (sanity)
   ],
-  "predict": null | {               # model A, eval mode, torch.inference_mode(),
+  "predict": [{                    # models A and B, eval mode, torch.inference_mode(),
     "model": "A", "threads": 1,     # softmax included (like Keras predict)
     "single_us": float,             # median of one-sample calls after warm-up
-    "batch10k_ms": float}           # median time for 10,000 samples in 10 x 1,000
+    "batch10k_ms": float}]          # median time for 10,000 samples in 10 x 1,000
 }
+
+--real-data DIR adds rows "A real" (batch 32) and "C real" (batch 256): epochs on the
+real Fashion-MNIST training set read from DIR's IDX files.
 
 Rows exist for every batch in --batch-sizes and for 1, 32 and 256 (step only).
 Epochs: shuffle indices, then per batch: gather, zero_grad, forward, loss,
@@ -181,9 +184,9 @@ def bench_model(name, args, g):
     return rows
 
 
-def bench_predict(args, g):
+def bench_predict(name, args, g):
     torch.manual_seed(args.seed)
-    model = build("A")[0].eval()
+    model = build(name)[0].eval()
     x = torch.rand(10_000, 784, generator=g)
     one = x[:1].clone()
     calls, reps = (200, 2) if args.quick else (2000, 7)
@@ -202,9 +205,53 @@ def bench_predict(args, g):
                 torch.softmax(model(x[i:i + 1_000]), dim=1)
             times.append(time.perf_counter() - t0)
         batch_ms = statistics.median(times[1:]) * 1e3
-    log(f"predict A: single {single_us:.1f} us, 10k in batches of 1000 {batch_ms:.1f} ms")
-    return {"model": "A", "threads": args.threads,
+    log(f"predict {name}: single {single_us:.1f} us, 10k in batches of 1000 {batch_ms:.1f} ms")
+    return {"model": name, "threads": args.threads,
             "single_us": single_us, "batch10k_ms": batch_ms}
+
+
+def idx(path):
+    """An IDX file (gzip or not) as a numpy array: the format Fashion-MNIST ships in."""
+    import gzip
+    import numpy as np
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def real_rows(args, g):
+    """Epochs on the real Fashion-MNIST training set: A at batch 32, C at batch 256, as a
+    user's loop would run them (the data loaded once as tensors scaled to [0, 1])."""
+    import os.path
+    def find(stem):
+        for name in (stem + ".gz", stem):
+            p = os.path.join(args.real_data, name)
+            if os.path.isfile(p):
+                return p
+        raise SystemExit(f"bench_pytorch: no {stem}[.gz] in {args.real_data}")
+    x = torch.from_numpy(idx(find("train-images-idx3-ubyte")).reshape(-1, 784).astype("float32") / 255.0)
+    y = torch.from_numpy(idx(find("train-labels-idx1-ubyte")).astype("int64"))
+    rows = []
+    for name, batch in (("A", 32), ("C", 256)):
+        torch.manual_seed(args.seed)
+        model, opt, loss_fn = build(name)
+        model.train()
+        epoch(model, opt, loss_fn, x, y, batch, g)             # warm-up
+        row = {"model": f"{name} real", "batch": batch, "threads": args.threads,
+               "samples": x.shape[0], "epoch_s_all": [], "step_us": None}
+        cpu = []
+        for _ in range(args.repeats):
+            s, c, row["loss"] = epoch(model, opt, loss_fn, x, y, batch, g)
+            row["epoch_s_all"].append(round(s, 4))
+            cpu.append(c)
+        row["epoch_s"] = statistics.median(row["epoch_s_all"])
+        row["epoch_cpu_s"] = round(statistics.median(cpu), 4)
+        log(f"{name} real batch {batch}: epochs {row['epoch_s_all']}")
+        rows.append(row)
+    return rows
 
 
 def machine(threads):
@@ -236,6 +283,8 @@ def main():
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--real-data", default=None,
+                   help="folder with Fashion-MNIST's IDX files: adds epochs on the real data")
     args = p.parse_args()
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
@@ -248,7 +297,9 @@ def main():
     log(f"torch {torch.__version__}, {args.threads} thread(s), models {models}")
     host = machine(args.threads)     # before the run: loadavg shows other load
     results = [row for m in models for row in bench_model(m, args, g)]
-    predict = bench_predict(args, g) if "A" in models else None
+    if args.real_data:
+        results += real_rows(args, g)
+    predict = [bench_predict(m, args, g) for m in ("A", "B") if m in models]
     out = {"machine": host,
            "config": {"repeats": args.repeats, "quick": args.quick,
                       "seed": args.seed, "batch_sizes": args.batch_sizes},

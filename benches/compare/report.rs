@@ -62,15 +62,22 @@ fn num(v: Option<f64>) -> Value {
     v.filter(|v| v.is_finite()).map_or(Value::Null, Value::from)
 }
 
-/// The whole report: machine, configuration, one entry per row, and model A's prediction
-/// timings (`(single sample in us, 10,000 samples in ms)`) when it ran.
+/// One model's prediction timings: a single sample in us, 10,000 samples in ms.
+pub struct Predict {
+    pub model: &'static str,
+    pub single_us: f64,
+    pub batch10k_ms: f64,
+}
+
+/// The whole report: machine, configuration, one entry per row, and the prediction
+/// timings of the models that ran.
 pub fn json(
     threads: usize,
     repeats: usize,
     quick: bool,
     load_before: Vec<f64>,
     rows: Vec<Row>,
-    predict: Option<(f64, f64)>,
+    predict: Vec<Predict>,
 ) -> Value {
     let results: Vec<Value> = rows
         .into_iter()
@@ -97,8 +104,8 @@ pub fn json(
         },
         "config": {"repeats": repeats, "quick": quick},
         "results": results,
-        "predict": predict.map_or(Value::Null, |(single, batch)| json!({
-            "model": "A", "threads": threads, "single_us": single, "batch10k_ms": batch,
-        })),
+        "predict": predict.iter().map(|p| json!({
+            "model": p.model, "threads": threads, "single_us": p.single_us, "batch10k_ms": p.batch10k_ms,
+        })).collect::<Vec<_>>(),
     })
 }

@@ -152,7 +152,11 @@ unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
                         let (from, to) = (src.add(p * job.a.cs), a_panel.add(p * w));
                         for v in 0..nv {
                             let n = (h - v * l).min(l);
-                            let x = if n == l { V::load(from.add(v * l)) } else { V::load_part(from.add(v * l), n) };
+                            let x = if n == l {
+                                V::load(from.add(v * l))
+                            } else {
+                                V::load_part(from.add(v * l), n)
+                            };
                             x.store(to.add(v * l));
                         }
                     }

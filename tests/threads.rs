@@ -1,0 +1,36 @@
+//! Same seed, same weights, whatever the thread count: the kernel splits the elements of a
+//! product's result among threads and computes each element the same way on any of them.
+//! Its own test binary, because the thread count is process-wide.
+
+#[path = "../benches/models.rs"]
+mod models;
+
+use mlp::kernel::{set_threads, threads, with_isa, Isa};
+use mlp::prelude::*;
+use models::*;
+
+/// Five steps of model A (its products are large enough to be split) at batch 32, then
+/// every weight's bits.
+fn train_a() -> Vec<u32> {
+    let data = fashion_like(160, 3);
+    let mut model = model_a(5);
+    model.fit(&data, Fit::new().batch_size(32).verbose(Verbosity::Silent)).unwrap();
+    let predicted = model.predict(&data).unwrap();
+    let net = &model.net;
+    [net.dense_0.weight(), net.dense_1.weight(), net.dense_2.weight(), &predicted[..]]
+        .iter()
+        .flat_map(|w| w.iter().map(|v| v.to_bits()))
+        .collect()
+}
+
+#[test]
+fn one_and_two_threads_train_to_the_same_bits_on_every_path() {
+    for isa in Isa::supported_all() {
+        set_threads(1);
+        assert_eq!(threads(), 1);
+        let one = with_isa(isa, train_a);
+        set_threads(2);
+        let two = with_isa(isa, train_a);
+        assert_eq!(one, two, "{isa}: {} threads", threads());
+    }
+}
