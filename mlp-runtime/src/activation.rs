@@ -1,6 +1,8 @@
 //! Activation functions: forward in place over a batch buffer, backward from the output
 //! (or, for GELU and swish, the pre-activation).
 
+use crate::fastmath;
+
 /// An activation, with Keras' defaults for its parameters.
 ///
 /// ```
@@ -60,6 +62,24 @@ impl Activation {
 
     /// Applies the activation in place to `v`, a batch of samples of `width` floats each.
     pub fn forward(&self, v: &mut [f32], width: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernel::isa() >= crate::kernel::Isa::Avx2 {
+            // SAFETY: `isa()` only names paths the CPU supports, and AVX2 implies AVX.
+            return unsafe { self.forward_avx2(v, width) };
+        }
+        self.forward_here(v, width)
+    }
+
+    /// [`Activation::forward`] compiled for AVX2: the same source, eight lanes instead of
+    /// four. No FMA: Rust never fuses `a * b + c` on its own, so results are the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn forward_avx2(&self, v: &mut [f32], width: usize) {
+        self.forward_here(v, width)
+    }
+
+    #[inline(always)]
+    fn forward_here(&self, v: &mut [f32], width: usize) {
         match *self {
             Activation::Linear => {}
             Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
@@ -68,17 +88,26 @@ impl Activation {
                     *x *= a
                 }
             }),
+            // Both sides computed, then selected: the loops stay branch-free, so they
+            // vectorize (`fastmath`). `min(0)` keeps exp_m1 finite; NaN fails `< 0` and
+            // passes through.
             Activation::Elu(a) => v.iter_mut().for_each(|x| {
-                if *x < 0.0 {
-                    *x = a * x.exp_m1()
-                }
+                let neg = a * fastmath::exp_m1(x.min(0.0));
+                *x = if *x < 0.0 { neg } else { *x };
             }),
             Activation::Selu => v.iter_mut().for_each(|x| {
-                *x = if *x > 0.0 { SELU_SCALE * *x } else { SELU_SCALE * SELU_ALPHA * x.exp_m1() }
+                let neg = SELU_SCALE * SELU_ALPHA * fastmath::exp_m1(x.min(0.0));
+                *x = if *x > 0.0 {
+                    SELU_SCALE * *x
+                } else if *x <= 0.0 {
+                    neg
+                } else {
+                    *x
+                };
             }),
             Activation::Gelu => v.iter_mut().for_each(|x| *x = gelu(*x)),
             Activation::Swish => v.iter_mut().for_each(|x| *x *= sigmoid(*x)),
-            Activation::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
+            Activation::Tanh => v.iter_mut().for_each(|x| *x = fastmath::tanh(*x)),
             Activation::Sigmoid => v.iter_mut().for_each(|x| *x = sigmoid(*x)),
             Activation::Softmax => v.chunks_exact_mut(width).for_each(softmax_in_place),
         }
@@ -133,12 +162,17 @@ impl Activation {
 /// The logistic function, split by sign so `exp` never overflows (also used by the
 /// binary cross-entropy from logits).
 pub(crate) fn sigmoid(x: f32) -> f32 {
-    // Split by sign so exp never overflows.
+    // Both sides computed, then selected (vectorizes); each side's exp has a non-positive
+    // argument, so it never overflows.
+    let e = fastmath::exp(-x.abs());
+    let pos = 1.0 / (1.0 + e);
+    let neg = e / (1.0 + e);
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        pos
+    } else if x < 0.0 {
+        neg
     } else {
-        let e = x.exp();
-        e / (1.0 + e)
+        x // NaN
     }
 }
 
@@ -151,7 +185,7 @@ pub fn softmax_in_place(v: &mut [f32]) {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for x in v.iter_mut() {
-        *x = (*x - max).exp();
+        *x = fastmath::exp(*x - max);
         sum += *x;
     }
     let inv = 1.0 / sum;

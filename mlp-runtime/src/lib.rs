@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod batch;
 pub mod data;
+mod fastmath;
 mod finite;
 #[cfg(any(test, feature = "testing"))]
 pub mod gradcheck;

@@ -12,6 +12,8 @@ use rand::Rng as _;
 pub struct Dropout<const N: usize> {
     rate: f32,
     mask: Vec<f32>,
+    /// One random word per element, drawn in bulk (reused: no allocation per step).
+    bits: Vec<u32>,
     active: bool,
     out: Batch<N>,
     dx: Batch<N>,
@@ -20,7 +22,14 @@ pub struct Dropout<const N: usize> {
 impl<const N: usize> Dropout<N> {
     /// Dropout with the given rate, `0 <= rate < 1` (the macro checks literals).
     pub fn new(rate: f32) -> Self {
-        Dropout { rate, mask: Vec::new(), active: false, out: Batch::zeros(0), dx: Batch::zeros(0) }
+        Dropout {
+            rate,
+            mask: Vec::new(),
+            bits: Vec::new(),
+            active: false,
+            out: Batch::zeros(0),
+            dx: Batch::zeros(0),
+        }
     }
 
     /// The drop probability.
@@ -44,8 +53,14 @@ impl<const N: usize> Layer for Dropout<N> {
         let scale = 1.0 / (1.0 - self.rate);
         let len = x.as_slice().len();
         self.mask.resize(len, 0.0);
-        for (m, y) in self.mask.iter_mut().zip(self.out.as_mut_slice()) {
-            *m = if ctx.rng.random::<f32>() < self.rate { 0.0 } else { scale };
+        self.bits.resize(len, 0);
+        // The same words, in the same order, as one `random::<f32>()` per element, drawn in
+        // one call; then the same conversion (the top 24 bits, scaled to [0, 1)), in a loop
+        // that vectorizes.
+        ctx.rng.fill(&mut self.bits[..]);
+        for ((m, y), &u) in self.mask.iter_mut().zip(self.out.as_mut_slice()).zip(&self.bits) {
+            let r = (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32);
+            *m = if r < self.rate { 0.0 } else { scale };
             *y *= *m;
         }
     }
@@ -90,5 +105,20 @@ mod tests {
         let mut d = Dropout::<8>::new(0.4);
         check(&mut d, &random_batch::<8>(5, 9), Mode::Train, Tolerance::default(), 100).unwrap();
         check(&mut d, &random_batch::<8>(5, 9), Mode::Infer, Tolerance::default(), 100).unwrap();
+    }
+
+    #[test]
+    fn bulk_masks_are_the_per_element_draws() {
+        // 1000 samples of 7: the bulk draw crosses the generator's block boundaries.
+        let mut d = Dropout::<7>::new(0.3);
+        let x = Batch::<7>::from_samples(&vec![1.0; 7000]).unwrap();
+        let mut ctx = Context::train(5);
+        d.forward(&x, &mut ctx);
+        let mut rng = Context::train(5).rng;
+        let scale = 1.0 / (1.0 - 0.3f32);
+        let want: Vec<f32> = (0..7000).map(|_| if rng.random::<f32>() < 0.3 { 0.0 } else { scale }).collect();
+        assert_eq!(d.mask, want);
+        // And the generator is left where the per-element draws leave it.
+        assert_eq!(ctx.rng.random::<u64>(), rng.random::<u64>());
     }
 }
