@@ -6,6 +6,9 @@
 //!
 //! The polynomials are Cephes' (`expf.c`, `tanhf.c`, S. L. Moshier, 1984-2000).
 
+// The coefficients as published, some with a digit more than f32 holds.
+#![allow(clippy::excessive_precision)]
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 in two parts, so `n * LN2_HI` is exact for the `n` that occur.
 const LN2_HI: f32 = 0.693_359_4;
