@@ -4,8 +4,9 @@
 //! portable, detected at run time, `MLP_ISA` to override) and how many threads share the
 //! product ([`threads`]); the loops and register tiles are written once (`tiles.rs`) over
 //! a small vector trait (`simd.rs`) and instantiated per path (`portable.rs`, `avx2.rs`,
-//! `avx512.rs`). Nothing is packed and nothing allocated per call: the layers' operands
-//! already have a contiguous dimension the tiles can stream along.
+//! `avx512.rs`). The tiles read the layers' operands in place where a dimension is
+//! contiguous, and copy panels into per-thread buffers where reuse pays; the buffers grow
+//! once, so nothing is allocated per call after the first.
 //!
 //! Results do not depend on the thread count: threads split the elements of `C`, and each
 //! element is computed by the same operations wherever it falls. They do depend on the
@@ -33,8 +34,9 @@ use tiles::Job;
 const PART_MIN: usize = 100_000;
 
 thread_local! {
-    // A column-major copy of a product's left operand when neither of its dimensions is
-    // contiguous (no layer does that; kept for completeness). Grows once, then reused.
+    // A column-major copy of a product's left operand when the tiles cannot read it in
+    // place: stored transposed with a short `k` (the tiny network's first layer), or with
+    // neither dimension contiguous. Grows once, then reused.
     static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     // A path forced on this thread by `with_isa` (tests).
     #[cfg(any(test, feature = "testing"))]
