@@ -33,6 +33,10 @@ use tiles::Job;
 /// a batch of one's 300x784 forward product takes 20 us on one thread, 10-12 us on two).
 const PART_MIN: usize = 100_000;
 
+/// Products with at most this many multiply-adds per element of the result stay on the
+/// calling thread (see `split`).
+const SHORT_K: usize = 64;
+
 thread_local! {
     // A column-major copy of a product's left operand when the tiles cannot read it in
     // place: stored transposed with a short `k` (the tiny network's first layer), or with
@@ -178,19 +182,36 @@ fn run(job: &Job, t: usize) {
     }
 }
 
-/// How many row blocks and column blocks to cut `C` into for `t` threads: rows when there
-/// are enough of them (the weights then split too), else columns; each part at least
-/// [`PART_MIN`] multiply-adds. A fixed function of the shape and `t`, never of timing.
+/// How many row blocks and column blocks to cut `C` into for `t` threads: none when `k` is
+/// at most [`SHORT_K`]; else rows or columns, whichever moves less data (see below), each
+/// part at least [`PART_MIN`] multiply-adds. A fixed function of the shape and `t`, never
+/// of timing.
 fn split(job: &Job, t: usize) -> (usize, usize) {
-    let work = job.m * job.k.max(1) * job.n;
+    // A helper's share of `C` ends up in its core's cache, and the calling thread reads it
+    // next (a weight gradient goes to the update): below about 64 multiply-adds per element
+    // moving it costs more than computing it here. Measured on model A at batch 32 (`k`
+    // 32 in the weight gradients): split, two threads took 0.5 ms a step or 1.1 ms,
+    // depending on whether the VM's two cores shared a cache (one thread: 0.7 ms); not
+    // split, 0.55-0.8 ms.
+    if job.k <= SHORT_K {
+        return (1, 1);
+    }
+    let work = job.m * job.k * job.n;
     let t = t.min(work / PART_MIN).max(1);
     if t == 1 {
         return (1, 1);
     }
     let g = if job.a.rs == 1 { 32 } else { 8 };
-    if job.m >= t * g {
+    let (rows_ok, cols_ok) = (job.m >= t * g, job.n >= t * 6);
+    // Row blocks each read all of B and share a cache line of C at their boundary in
+    // every column (written by both threads: it bounces between the cores); column
+    // blocks each read all of A and share at most one line. Counted in floats, a shared
+    // line costing about what streaming 100 floats does.
+    let by_rows = job.k * job.n + 100 * job.n;
+    let by_cols = job.m * job.k;
+    if rows_ok && (!cols_ok || by_rows < by_cols) {
         (t, 1)
-    } else if job.n >= t * 6 {
+    } else if cols_ok {
         (1, t)
     } else {
         (1, 1)
@@ -327,7 +348,7 @@ mod tests {
         // Big enough that `split` cuts them, on every path.
         for isa in Isa::supported_all() {
             for &(m, k, n, at) in
-                &[(300, 784, 32, true), (784, 32, 300, false), (10, 300, 256, true), (784, 300, 32, false)]
+                &[(300, 784, 32, true), (784, 256, 300, false), (10, 300, 256, true), (784, 300, 32, false)]
             {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 * 0.01).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 11) as f32 * 0.01).collect();

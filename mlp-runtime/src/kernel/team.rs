@@ -76,7 +76,10 @@ static NOTHING: fn(usize) = |_| {};
 const IDLE: u8 = 0;
 const POSTED: u8 = 1;
 
-/// A helper's mailbox.
+/// A helper's mailbox, on cache lines of its own: the helper polls it, so anything else
+/// sharing its line (a neighbour on the heap that the calling thread writes) would bounce
+/// between the cores on every write.
+#[repr(align(128))]
 struct Slot {
     state: AtomicU8,
     task: UnsafeCell<Task>,
