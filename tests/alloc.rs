@@ -80,18 +80,19 @@ fn assert_none(what: &str, allocs: usize) {
 #[test]
 fn the_counter_sees_allocations_and_a_warm_product_makes_none() {
     assert_eq!(count(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
-    // Products of each layout the layers use, large enough to be split across threads.
+    // Products of each layout the layers use, at batch 256 (so they are split across
+    // threads where the machine has two cores).
     let a = vec![1.0f32; 784 * 300];
     let b = vec![1.0f32; 784 * 300];
     let mut c = vec![0.0f32; 784 * 300];
     let products = |c: &mut [f32]| {
         use mlp::kernel::{gemm, Mat};
-        gemm(300, 784, 32, 1.0, Mat::col_major_t(&a, 784), Mat::col_major(&b, 784), 0.0, c);
-        gemm(784, 32, 300, 1.0, Mat::col_major(&a, 784), Mat::col_major_t(&b, 300), 1.0, c);
-        gemm(784, 300, 32, 1.0, Mat::col_major(&a, 784), Mat::col_major(&b, 300), 0.0, c);
+        gemm(300, 784, 256, 1.0, Mat::col_major_t(&a, 784), Mat::col_major(&b, 784), 0.0, c);
+        gemm(784, 256, 300, 1.0, Mat::col_major(&a, 784), Mat::col_major_t(&b, 300), 1.0, c);
+        gemm(784, 300, 256, 1.0, Mat::col_major(&a, 784), Mat::col_major(&b, 300), 0.0, c);
     };
     products(&mut c);
-    assert_none("three products of model A's shapes", count(|| products(&mut c)));
+    assert_none("three products of model A's shapes at batch 256", count(|| products(&mut c)));
     assert_eq!(c[0], 300.0);
 }
 

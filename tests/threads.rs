@@ -9,12 +9,12 @@ use mlp::kernel::{set_threads, threads, with_isa, Isa};
 use mlp::prelude::*;
 use models::*;
 
-/// Five steps of model A (its products are large enough to be split) at batch 32, then
-/// every weight's bits.
+/// Three steps of model A at batch 256 (its products are then split, by rows and by
+/// columns), then every weight's bits and the predictions.
 fn train_a() -> Vec<u32> {
-    let data = fashion_like(160, 3);
+    let data = fashion_like(768, 3);
     let mut model = model_a(5);
-    model.fit(&data, Fit::new().batch_size(32).verbose(Verbosity::Silent)).unwrap();
+    model.fit(&data, Fit::new().batch_size(256).verbose(Verbosity::Silent)).unwrap();
     let predicted = model.predict(&data).unwrap();
     let net = &model.net;
     [net.dense_0.weight(), net.dense_1.weight(), net.dense_2.weight(), &predicted[..]]

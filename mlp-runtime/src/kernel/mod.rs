@@ -33,9 +33,12 @@ use tiles::Job;
 /// a batch of one's 300x784 forward product takes 20 us on one thread, 10-12 us on two).
 const PART_MIN: usize = 100_000;
 
-/// Products with at most this many multiply-adds per element of the result stay on the
-/// calling thread (see `split`).
-const SHORT_K: usize = 64;
+/// How many times a part must use each operand it reads or writes for the part to be
+/// worth handing to another core (see `split`). Measured on model A, medians of 3
+/// interleaved runs: with products split regardless, two threads took 0.85 ms a batch-32
+/// step against one thread's 0.73 (1.10 ms in runs where the VM's two cores did not share
+/// a cache), and 372 us a batch-1 step against 228; at batch 256, 3.9 ms against 5.3.
+const REUSE: usize = 64;
 
 thread_local! {
     // A column-major copy of a product's left operand when the tiles cannot read it in
@@ -182,27 +185,24 @@ fn run(job: &Job, t: usize) {
     }
 }
 
-/// How many row blocks and column blocks to cut `C` into for `t` threads: none when `k` is
-/// at most [`SHORT_K`]; else rows or columns, whichever moves less data (see below), each
-/// part at least [`PART_MIN`] multiply-adds. A fixed function of the shape and `t`, never
+/// How many row blocks and column blocks to cut `C` into for `t` threads: rows or columns,
+/// whichever moves less data, each part at least [`PART_MIN`] multiply-adds and using each
+/// of its operands at least [`REUSE`] times. A fixed function of the shape and `t`, never
 /// of timing.
 fn split(job: &Job, t: usize) -> (usize, usize) {
-    // A helper's share of `C` ends up in its core's cache, and the calling thread reads it
-    // next (a weight gradient goes to the update): below about 64 multiply-adds per element
-    // moving it costs more than computing it here. Measured on model A at batch 32 (`k`
-    // 32 in the weight gradients): split, two threads took 0.5 ms a step or 1.1 ms,
-    // depending on whether the VM's two cores shared a cache (one thread: 0.7 ms); not
-    // split, 0.55-0.8 ms.
-    if job.k <= SHORT_K {
-        return (1, 1);
-    }
-    let work = job.m * job.k * job.n;
+    let work = job.m * job.k.max(1) * job.n;
     let t = t.min(work / PART_MIN).max(1);
     if t == 1 {
         return (1, 1);
     }
+    // Every operand a part reads or writes must be used at least REUSE times by it: a
+    // training step's weights and gradients live in the calling thread's cache (it runs
+    // the update), so a helper's share of them crosses between the cores each step, and
+    // only pays when it is reused enough. Row blocks use their rows of A n times, all of B
+    // m/t times, and each element of C k times; column blocks likewise.
     let g = if job.a.rs == 1 { 32 } else { 8 };
-    let (rows_ok, cols_ok) = (job.m >= t * g, job.n >= t * 6);
+    let rows_ok = job.m >= t * g && (job.m / t).min(job.n).min(job.k) >= REUSE;
+    let cols_ok = job.n >= t * 6 && (job.n / t).min(job.m).min(job.k) >= REUSE;
     // Row blocks each read all of B and share a cache line of C at their boundary in
     // every column (written by both threads: it bounces between the cores); column
     // blocks each read all of A and share at most one line. Counted in floats, a shared
@@ -347,9 +347,12 @@ mod tests {
     fn large_products_split_across_threads_and_match_one_thread() {
         // Big enough that `split` cuts them, on every path.
         for isa in Isa::supported_all() {
-            for &(m, k, n, at) in
-                &[(300, 784, 32, true), (784, 256, 300, false), (10, 300, 256, true), (784, 300, 32, false)]
-            {
+            for &(m, k, n, at) in &[
+                (300, 784, 256, true),
+                (784, 256, 300, false),
+                (100, 300, 256, true),
+                (784, 300, 256, false),
+            ] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 * 0.01).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 11) as f32 * 0.01).collect();
                 let am = if at { Mat::col_major_t(&a, k) } else { Mat::col_major(&a, m) };
