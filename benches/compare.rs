@@ -134,14 +134,7 @@ where
     let mut rows = Vec::new();
     for batch in all {
         let mut model = make();
-        let mut row = Row {
-            model: name.into(),
-            batch,
-            epoch_s_all: vec![],
-            epoch_cpu: vec![],
-            step_us: None,
-            loss: None,
-        };
+        let mut row = Row::new(name, batch);
         if epoch_batches.contains(&batch) {
             let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
             if args.quick {
@@ -153,13 +146,7 @@ where
             } else {
                 model.fit(data, fit()).expect("warm-up epoch");
             }
-            for _ in 0..args.repeats {
-                let (t0, c0) = (Instant::now(), cpu_seconds());
-                let h = model.fit(data, fit()).expect("epoch");
-                row.epoch_s_all.push(t0.elapsed().as_secs_f64());
-                row.epoch_cpu.push(cpu_seconds() - c0);
-                row.loss = h.series("loss").last().map(|v| *v as f64);
-            }
+            timed_epochs(&mut model, data, batch, args.repeats, &mut row);
         }
         let x: Batch<I> = first(data, batch);
         let idx: Vec<usize> = (0..batch).collect();
@@ -199,6 +186,27 @@ where
 
 /// Prediction of one sample through the generated `net.predict`, and of 10,000 samples in
 /// batches of 1,000 through `Model::predict_into`.
+/// `repeats` epochs of `Model::fit` at `batch`, each timed (wall and CPU) into `row`.
+fn timed_epochs<const I: usize, const OUT: usize, N, O, L>(
+    model: &mut Model<N, O, L>,
+    data: &Dataset,
+    batch: usize,
+    repeats: usize,
+    row: &mut Row,
+) where
+    N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
+    O: Optimizer,
+    L: Loss,
+{
+    for _ in 0..repeats {
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        let h = model.fit(data, Fit::new().batch_size(batch).verbose(Verbosity::Silent)).expect("epoch");
+        row.epoch_s_all.push(t0.elapsed().as_secs_f64());
+        row.epoch_cpu.push(cpu_seconds() - c0);
+        row.loss = h.series("loss").last().map(|v| *v as f64);
+    }
+}
+
 fn predict<const OUT: usize, N, O, L>(
     name: &'static str,
     mut single: impl FnMut(&Batch<784>) -> f32,
@@ -263,21 +271,8 @@ fn real_rows(args: &Args) -> Vec<Row> {
     {
         let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
         model.fit(data, fit()).expect("warm-up epoch");
-        let mut row = Row {
-            model: name.into(),
-            batch,
-            epoch_s_all: vec![],
-            epoch_cpu: vec![],
-            step_us: None,
-            loss: None,
-        };
-        for _ in 0..args.repeats {
-            let (t0, c0) = (Instant::now(), cpu_seconds());
-            let h = model.fit(data, fit()).expect("epoch");
-            row.epoch_s_all.push(t0.elapsed().as_secs_f64());
-            row.epoch_cpu.push(cpu_seconds() - c0);
-            row.loss = h.series("loss").last().map(|v| *v as f64);
-        }
+        let mut row = Row::new(name, batch);
+        timed_epochs(&mut model, data, batch, args.repeats, &mut row);
         eprintln!("ours {name} batch {batch}: epochs {:?}", row.epoch_s_all);
         row
     }

@@ -139,6 +139,17 @@ def epoch(model, opt, loss_fn, x, y, batch, g, max_batches=None):
     return time.perf_counter() - t0, time.process_time() - c0, loss.item()
 
 
+def timed_epochs(model, opt, loss_fn, x, y, batch, g, repeats, row):
+    """`repeats` timed epochs into `row`: every wall time, their median, the median CPU time."""
+    cpu = []
+    for _ in range(repeats):
+        s, c, row["loss"] = epoch(model, opt, loss_fn, x, y, batch, g)
+        row["epoch_s_all"].append(round(s, 4))
+        cpu.append(c)
+    row["epoch_s"] = statistics.median(row["epoch_s_all"])
+    row["epoch_cpu_s"] = round(statistics.median(cpu), 4)
+
+
 def step_time_us(model, opt, loss_fn, x, y, batch, n, warmup):
     if batch == 1 and has_bn(model):
         return None
@@ -168,13 +179,7 @@ def bench_model(name, args, g):
             # Warm-up: allocator, thread pool, Adam state, CPU caches.
             epoch(model, opt, loss_fn, x, y, batch, g,
                   max_batches=100 if args.quick else None)
-            cpu = []
-            for _ in range(args.repeats):
-                s, c, row["loss"] = epoch(model, opt, loss_fn, x, y, batch, g)
-                row["epoch_s_all"].append(round(s, 4))
-                cpu.append(c)
-            row["epoch_s"] = statistics.median(row["epoch_s_all"])
-            row["epoch_cpu_s"] = round(statistics.median(cpu), 4)
+            timed_epochs(model, opt, loss_fn, x, y, batch, g, args.repeats, row)
         n = (20 if args.quick else 100) if batch >= 256 else (50 if args.quick else 500)
         row["step_us"] = step_time_us(model, opt, loss_fn, x, y, batch, n, warmup=10)
         log(f"{name} batch {batch:3}: epoch {row['epoch_s']} s "
@@ -242,13 +247,7 @@ def real_rows(args, g):
         epoch(model, opt, loss_fn, x, y, batch, g)             # warm-up
         row = {"model": f"{name} real", "batch": batch, "threads": args.threads,
                "samples": x.shape[0], "epoch_s_all": [], "step_us": None}
-        cpu = []
-        for _ in range(args.repeats):
-            s, c, row["loss"] = epoch(model, opt, loss_fn, x, y, batch, g)
-            row["epoch_s_all"].append(round(s, 4))
-            cpu.append(c)
-        row["epoch_s"] = statistics.median(row["epoch_s_all"])
-        row["epoch_cpu_s"] = round(statistics.median(cpu), 4)
+        timed_epochs(model, opt, loss_fn, x, y, batch, g, args.repeats, row)
         log(f"{name} real batch {batch}: epochs {row['epoch_s_all']}")
         rows.append(row)
     return rows

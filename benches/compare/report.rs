@@ -14,6 +14,13 @@ pub struct Row {
     pub loss: Option<f64>,
 }
 
+impl Row {
+    /// A row with nothing measured yet.
+    pub fn new(model: &str, batch: usize) -> Row {
+        Row { model: model.into(), batch, epoch_s_all: vec![], epoch_cpu: vec![], step_us: None, loss: None }
+    }
+}
+
 /// The median, NaN for an empty list.
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
