@@ -374,18 +374,27 @@ mod tests {
     }
 
     #[test]
-    fn small_products_stay_on_one_thread() {
+    fn small_products_and_little_reuse_stay_on_one_thread() {
         let a = [0.0f32; 4];
-        let job = Job {
-            m: 4,
-            k: 32,
-            n: 32,
+        let job = |m, k, n| Job {
+            m,
+            k,
+            n,
             alpha: 1.0,
             a: Mat::col_major(&a, 4),
             b: Mat::col_major(&a, 4),
             beta: 0.0,
             c: std::ptr::null_mut(),
         };
-        assert_eq!(split(&job, 2), (1, 1));
+        assert_eq!(split(&job(4, 32, 32), 2), (1, 1));
+        // Model A's first layer at batch 32: 7.5 M multiply-adds, but the weight gradient
+        // sums 32 terms per element and the forward product uses each weight 32 times.
+        assert_eq!(split(&job(784, 32, 300), 2), (1, 1));
+        assert_eq!(split(&job(300, 784, 32), 2), (1, 1));
+        assert_eq!(split(&job(300, 784, 1), 2), (1, 1));
+        // At batch 256 they split, by rows; a 100-row product by columns.
+        assert_eq!(split(&job(784, 256, 300), 2), (2, 1));
+        assert_eq!(split(&job(300, 784, 256), 2), (2, 1));
+        assert_eq!(split(&job(100, 300, 256), 2), (1, 2));
     }
 }

@@ -187,9 +187,12 @@ pub(super) fn run_parts(parts: usize, f: &(dyn Fn(usize) + Sync)) {
         }
         posted += 1;
     }
-    f(0);
-    // Parts no helper took (a thread failed to start) run here.
-    (posted + 1..parts).for_each(f);
+    // Caught, so the helpers are waited for even then: they read `f` from this stack.
+    let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f(0);
+        // Parts no helper took (a thread failed to start) run here.
+        (posted + 1..parts).for_each(f);
+    }));
     let mut panicked = false;
     for slot in &team.slots[..posted] {
         let mut spins = 0u32;
@@ -204,12 +207,35 @@ pub(super) fn run_parts(parts: usize, f: &(dyn Fn(usize) + Sync)) {
         panicked |= slot.panicked.swap(false, Relaxed);
     }
     team.busy.store(false, Release);
+    if let Err(payload) = mine {
+        std::panic::resume_unwind(payload);
+    }
     assert!(!panicked, "a part of a matrix product panicked on a kernel thread");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panicking_part_is_reported_after_every_part_finished() {
+        let done = AtomicUsize::new(0);
+        for bad in [0, 1] {
+            done.store(0, Relaxed);
+            let r = std::panic::catch_unwind(|| {
+                run_parts(2, &|p| {
+                    if p == bad {
+                        panic!("part {p}");
+                    }
+                    done.fetch_add(1, Relaxed);
+                })
+            });
+            assert!(r.is_err(), "part {bad}'s panic reaches the caller");
+            assert_eq!(done.load(Relaxed), 1, "the other part ran");
+        }
+        // The team is free again.
+        run_parts(2, &|_| {});
+    }
 
     #[test]
     fn every_part_runs_once() {
