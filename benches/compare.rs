@@ -91,7 +91,7 @@ fn parse() -> Result<Args, String> {
             }
             "--profile" => {
                 // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind
-                // (model P: prediction passes of model A over BATCH samples; model F:
+                // (model P or PB: prediction passes of model A or B over BATCH samples; model F:
                 // STEPS epochs of `Model::fit` with model A).
                 let model = it.next().ok_or("--profile needs a model")?;
                 let batch = num(it.next(), &f)?;
@@ -136,15 +136,14 @@ where
         let mut model = make();
         let mut row = Row::new(name, batch);
         if epoch_batches.contains(&batch) {
-            let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
             if args.quick {
                 // A short warm-up: the first 100 batches.
                 let n = (100 * batch).min(data.len());
                 let idx: Vec<usize> = (0..n).collect();
                 let warm = data.subset(&idx).expect("indices in range");
-                model.fit(&warm, fit()).expect("warm-up");
+                model.fit(&warm, quiet_fit(batch)).expect("warm-up");
             } else {
-                model.fit(data, fit()).expect("warm-up epoch");
+                model.fit(data, quiet_fit(batch)).expect("warm-up epoch");
             }
             timed_epochs(&mut model, data, batch, args.repeats, &mut row);
         }
@@ -184,6 +183,11 @@ where
     rows
 }
 
+/// One silent epoch in batches of `batch`: how every timed `Model::fit` here runs.
+fn quiet_fit<N>(batch: usize) -> Fit<'static, N> {
+    Fit::new().batch_size(batch).verbose(Verbosity::Silent)
+}
+
 /// Prediction of one sample through the generated `net.predict`, and of 10,000 samples in
 /// batches of 1,000 through `Model::predict_into`.
 /// `repeats` epochs of `Model::fit` at `batch`, each timed (wall and CPU) into `row`.
@@ -200,7 +204,7 @@ fn timed_epochs<const I: usize, const OUT: usize, N, O, L>(
 {
     for _ in 0..repeats {
         let (t0, c0) = (Instant::now(), cpu_seconds());
-        let h = model.fit(data, Fit::new().batch_size(batch).verbose(Verbosity::Silent)).expect("epoch");
+        let h = model.fit(data, quiet_fit(batch)).expect("epoch");
         row.epoch_s_all.push(t0.elapsed().as_secs_f64());
         row.epoch_cpu.push(cpu_seconds() - c0);
         row.loss = h.series("loss").last().map(|v| *v as f64);
@@ -269,8 +273,7 @@ fn real_rows(args: &Args) -> Vec<Row> {
         O: Optimizer,
         L: Loss,
     {
-        let fit = || Fit::new().batch_size(batch).verbose(Verbosity::Silent);
-        model.fit(data, fit()).expect("warm-up epoch");
+        model.fit(data, quiet_fit(batch)).expect("warm-up epoch");
         let mut row = Row::new(name, batch);
         timed_epochs(&mut model, data, batch, args.repeats, &mut row);
         eprintln!("ours {name} batch {batch}: epochs {:?}", row.epoch_s_all);
@@ -344,25 +347,40 @@ fn profile(model: &str, batch: usize, steps: usize) {
         eprintln!("{:.1} us per step", t0.elapsed().as_secs_f64() * 1e6 / (steps + 2) as f64);
     }
     match model {
-        // Prediction: `steps` passes of model A over `batch` samples (in batches of 1,000).
-        "P" => {
-            let data = fashion_like(batch, 1);
-            let mut m = model_a(1);
-            let mut out = Vec::new();
-            let t0 = Instant::now();
-            for _ in 0..steps {
+        // Prediction: `steps` passes of model A (P) or B (PB) over `batch` samples.
+        "P" | "PB" => {
+            fn passes<const OUT: usize, N, O, L>(mut m: Model<N, O, L>, batch: usize, steps: usize)
+            where
+                N: Layer<Input = Batch<784>, Output = Batch<OUT>>,
+                O: Optimizer,
+                L: Loss,
+            {
+                let data = fashion_like(batch, 1);
+                let mut out = Vec::new();
                 m.predict_into(&data, &mut out).expect("width 784");
-                black_box(&out);
+                let mut times: Vec<f64> = (0..steps)
+                    .map(|_| {
+                        let t0 = Instant::now();
+                        m.predict_into(&data, &mut out).expect("width 784");
+                        black_box(&out);
+                        t0.elapsed().as_secs_f64() * 1e6
+                    })
+                    .collect();
+                times.sort_by(f64::total_cmp);
+                eprintln!("{:.1} us per pass (fastest {:.1})", times[steps / 2], times[0]);
             }
-            eprintln!("{:.1} us per pass", t0.elapsed().as_secs_f64() * 1e6 / steps as f64);
+            if model == "P" {
+                passes(model_a(1), batch, steps)
+            } else {
+                passes(model_b(1), batch, steps)
+            }
         }
         // `Model::fit`: STEPS epochs of model A over 60,000 samples in batches of BATCH.
         "F" => {
             let data = fashion_like(60_000, 1);
             let mut m = model_a(1);
             let t0 = Instant::now();
-            let fit = Fit::new().batch_size(batch).epochs(steps).verbose(Verbosity::Silent);
-            m.fit(&data, fit).expect("an epoch");
+            m.fit(&data, quiet_fit(batch).epochs(steps)).expect("an epoch");
             let per = t0.elapsed().as_secs_f64() * 1e6 / (steps * 60_000usize.div_ceil(batch)) as f64;
             eprintln!("{per:.1} us per step, fit included");
         }

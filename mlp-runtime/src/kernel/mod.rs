@@ -12,8 +12,6 @@
 //! element is computed by the same operations wherever it falls. They do depend on the
 //! path (FMA rounds once, the portable path twice), within a few units in the last place.
 
-use std::cell::RefCell;
-
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -26,7 +24,7 @@ mod tiles;
 
 pub use isa::Isa;
 pub use team::{set_threads, threads};
-use tiles::Job;
+use tiles::{Epilogue, Job};
 
 /// Below this many multiply-adds per thread, a product is not split further: the parts
 /// would cost more to hand out than they save (`cargo bench --bench compare -- --kernel`:
@@ -41,10 +39,6 @@ const PART_MIN: usize = 100_000;
 const REUSE: usize = 64;
 
 thread_local! {
-    // A column-major copy of a product's left operand when the tiles cannot read it in
-    // place: stored transposed with a short `k` (the tiny network's first layer), or with
-    // neither dimension contiguous. Grows once, then reused.
-    static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     // A path forced on this thread by `with_isa` (tests).
     #[cfg(any(test, feature = "testing"))]
     static FORCED: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
@@ -112,12 +106,42 @@ impl<'a> Mat<'a> {
 /// leading dimension `m`; `beta == 0` overwrites `C` (NaN in it does not leak through).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
-    gemm_split(threads(), m, k, n, alpha, a, b, beta, c)
+    gemm_split(threads(), m, k, n, alpha, a, b, beta, c, Epilogue::default())
 }
 
-/// [`gemm`] with an explicit thread count (at most [`threads`] are used).
+/// `C = act(A * B + bias)`, with `bias` added to each column of `C` (`m` floats) and
+/// `act` ReLU when `relu`, else nothing: a dense layer's forward pass in one pass over
+/// its output. The same bits as [`gemm`] with `C` preset to the bias and `beta = 1`,
+/// followed by the activation.
 #[allow(clippy::too_many_arguments)]
-fn gemm_split(t: usize, m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
+pub(crate) fn gemm_bias(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Mat,
+    b: Mat,
+    bias: Option<&[f32]>,
+    relu: bool,
+    c: &mut [f32],
+) {
+    assert!(bias.is_none_or(|b| b.len() >= m), "gemm: bias too short");
+    gemm_split(threads(), m, k, n, 1.0, a, b, 0.0, c, Epilogue { bias, relu })
+}
+
+/// [`gemm`] with an explicit thread count (at most [`threads`] are used) and epilogue.
+#[allow(clippy::too_many_arguments)]
+fn gemm_split(
+    t: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    c: &mut [f32],
+    then: Epilogue,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -126,31 +150,28 @@ fn gemm_split(t: usize, m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat
     assert!(k == 0 || a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs, "gemm: A too short");
     assert!(k == 0 || b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "gemm: B too short");
     if k == 0 {
-        // An empty sum: C = beta * C.
-        let c = &mut c[..m * n];
-        if beta == 0.0 {
-            c.fill(0.0);
-        } else {
-            c.iter_mut().for_each(|x| *x *= beta);
+        // An empty sum: C = beta * C, then the epilogue.
+        for col in c[..m * n].chunks_exact_mut(m) {
+            for (i, x) in col.iter_mut().enumerate() {
+                *x = then.apply(if beta == 0.0 { 0.0 } else { *x * beta }, i);
+            }
         }
         return;
     }
-    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr() };
+    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then };
     if job.direct() {
         return run(&job, t);
     }
-    PACK_A.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        if buf.len() < m * k {
-            buf.resize(m * k, 0.0);
+    let buf = tiles::panel(&tiles::WHOLE_A, m * k);
+    // SAFETY: `panel` gives this thread's buffer of at least m * k floats, asked for
+    // nowhere else until `run` returns.
+    let buf = unsafe { std::slice::from_raw_parts_mut(buf, m * k) };
+    for (p, col) in buf.chunks_exact_mut(m).enumerate() {
+        for (i, v) in col.iter_mut().enumerate() {
+            *v = a.data[i * a.rs + p * a.cs];
         }
-        for (p, col) in buf.chunks_exact_mut(m).take(k).enumerate() {
-            for (i, v) in col.iter_mut().enumerate() {
-                *v = a.data[i * a.rs + p * a.cs];
-            }
-        }
-        run(&Job { a: Mat::col_major(&buf[..m * k], m), ..job }, t)
-    })
+    }
+    run(&Job { a: Mat::col_major(buf, m), ..job }, t)
 }
 
 /// Splits `job` into parts for up to `t` threads and computes them on this thread's path.
@@ -161,9 +182,8 @@ fn run(job: &Job, t: usize) {
     let (rstep, cstep) = (job.m.div_ceil(rows), job.n.div_ceil(cols));
     // Part boundaries on tile boundaries, so every part's tiles are full where the whole
     // product's would be.
-    let g = if job.a.rs == 1 { 32 } else { 8 };
-    let rstep = if rows > 1 { rstep.next_multiple_of(g) } else { rstep };
-    let cstep = if cols > 1 { cstep.next_multiple_of(6) } else { cstep };
+    let rstep = if rows > 1 { rstep.next_multiple_of(tiles::row_grain(job)) } else { rstep };
+    let cstep = if cols > 1 { cstep.next_multiple_of(tiles::NR) } else { cstep };
     let part = |p: usize| {
         // Blocks in reverse: the calling thread (part 0) takes the last block, the smallest
         // after rounding, since it also hands out the others and so starts first
@@ -200,9 +220,8 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
     // the update), so a helper's share of them crosses between the cores each step, and
     // only pays when it is reused enough. Row blocks use their rows of A n times, all of B
     // m/t times, and each element of C k times; column blocks likewise.
-    let g = if job.a.rs == 1 { 32 } else { 8 };
-    let rows_ok = job.m >= t * g && (job.m / t).min(job.n).min(job.k) >= REUSE;
-    let cols_ok = job.n >= t * 6 && (job.n / t).min(job.m).min(job.k) >= REUSE;
+    let rows_ok = job.m >= t * tiles::row_grain(job) && (job.m / t).min(job.n).min(job.k) >= REUSE;
+    let cols_ok = job.n >= t * tiles::NR && (job.n / t).min(job.m).min(job.k) >= REUSE;
     // Row blocks each read all of B and share a cache line of C at their boundary in
     // every column (written by both threads: it bounces between the cores); column
     // blocks each read all of A and share at most one line. Counted in floats, a shared
@@ -254,7 +273,7 @@ pub fn gemm_on(
     beta: f32,
     c: &mut [f32],
 ) {
-    with_isa(isa, || gemm_split(threads, m, k, n, alpha, a, b, beta, c))
+    with_isa(isa, || gemm_split(threads, m, k, n, alpha, a, b, beta, c, Epilogue::default()))
 }
 
 #[cfg(test)]
@@ -344,6 +363,44 @@ mod tests {
     }
 
     #[test]
+    fn the_epilogue_gives_the_bits_of_separate_passes() {
+        // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 32) and
+        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too.
+        for isa in Isa::supported_all() {
+            for &(m, k, n) in
+                &[(300, 784, 5), (33, 40, 13), (32, 4, 32), (7, 1, 9), (300, 784, 256), (5, 0, 3)]
+            {
+                let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.1 - 1.1).collect();
+                let mut b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 19) as f32 * 0.1 - 0.9).collect();
+                if k > 0 {
+                    b[0] = f32::NAN;
+                }
+                let bias: Vec<f32> = (0..m).map(|i| (i % 7) as f32 * 0.3 - 1.0).collect();
+                let (am, bm) = (Mat::col_major_t(&a, k), Mat::col_major(&b, k));
+                for relu in [false, true] {
+                    let mut want: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
+                    with_isa(isa, || {
+                        gemm_split(1, m, k, n, 1.0, am, bm, 1.0, &mut want, Epilogue::default())
+                    });
+                    if relu {
+                        want.iter_mut().for_each(|x| *x = x.max(0.0));
+                    }
+                    for t in [1, 2] {
+                        let mut got = vec![f32::NAN; m * n];
+                        let then = Epilogue { bias: Some(&bias), relu };
+                        with_isa(isa, || gemm_split(t, m, k, n, 1.0, am, bm, 0.0, &mut got, then));
+                        assert_eq!(
+                            got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                            "{isa} {m}x{k}x{n} relu {relu} threads {t}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn large_products_split_across_threads_and_match_one_thread() {
         // Big enough that `split` cuts them, on every path.
         for isa in Isa::supported_all() {
@@ -357,7 +414,17 @@ mod tests {
                 let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 11) as f32 * 0.01).collect();
                 let am = if at { Mat::col_major_t(&a, k) } else { Mat::col_major(&a, m) };
                 let bm = Mat::col_major(&b, k);
-                let job = Job { m, k, n, alpha: 1.0, a: am, b: bm, beta: 0.0, c: std::ptr::null_mut() };
+                let job = Job {
+                    m,
+                    k,
+                    n,
+                    alpha: 1.0,
+                    a: am,
+                    b: bm,
+                    beta: 0.0,
+                    c: std::ptr::null_mut(),
+                    then: Epilogue::default(),
+                };
                 assert!(split(&job, 2) != (1, 1), "{m}x{k}x{n} is split");
                 let mut one = vec![0.0; m * n];
                 let mut two = vec![0.0; m * n];
@@ -385,6 +452,7 @@ mod tests {
             b: Mat::col_major(&a, 4),
             beta: 0.0,
             c: std::ptr::null_mut(),
+            then: Epilogue::default(),
         };
         assert_eq!(split(&job(4, 32, 32), 2), (1, 1));
         // Model A's first layer at batch 32: 7.5 M multiply-adds, but the weight gradient

@@ -1,10 +1,11 @@
 //! The product's loops and register tiles, written once over [`Simd`] and instantiated by
 //! each path inside its own `#[target_feature]` function.
 //!
-//! Two forms, picked by the operands' layout, neither of which packs (copies) an operand:
+//! Two forms, picked by the operands' layout:
 //! - **outer** (`A`'s columns contiguous: the weight gradient, the input gradient): a tile
 //!   of `2 × LANES` rows by 6 columns of `C` in registers, updated per `p` by two loads of
-//!   `A`'s column and six broadcasts of `B`'s row;
+//!   `A`'s column and six broadcasts of `B`'s row, from panels copied into per-thread
+//!   buffers where a panel serves more than one tile;
 //! - **dot** (`A`'s rows and `B`'s columns contiguous: the forward pass, `W^T x`): a tile
 //!   of 4 rows by 3 columns (8 by 1 for a single column) of dot products, each a register
 //!   of partial sums over `k`, summed across lanes at the end.
@@ -30,6 +31,41 @@ pub(crate) struct Job<'a> {
     pub beta: f32,
     /// `C`, column-major with leading dimension `m`.
     pub c: *mut f32,
+    /// What each element of `C` gets after the product.
+    pub then: Epilogue<'a>,
+}
+
+/// What the tiles apply to each element of `C` after `alpha * A * B + beta * C`, while it
+/// is still in registers or L1: a dense layer's bias (one per row of `C`) and ReLU, so the
+/// layer does not make two more passes over its output (memory-bound at large batches).
+/// Same operations, so the same bits, as the separate passes.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Epilogue<'a> {
+    /// Added to row `i` of `C`: at least `m` floats.
+    pub bias: Option<&'a [f32]>,
+    /// `max(x, 0)` after the bias (NaN becomes 0, like `Activation::Relu`).
+    pub relu: bool,
+}
+
+impl Epilogue<'_> {
+    /// `x` (element of row `i`) after the bias and ReLU.
+    #[inline(always)]
+    pub fn apply(&self, x: f32, i: usize) -> f32 {
+        let x = match self.bias {
+            Some(b) => x + b[i],
+            None => x,
+        };
+        if self.relu {
+            x.max(0.0)
+        } else {
+            x
+        }
+    }
+
+    /// Whether it changes anything.
+    pub fn is_some(&self) -> bool {
+        self.bias.is_some() || self.relu
+    }
 }
 
 // SAFETY: a `Job` is shared only by `team::run_parts`, which hands each thread a disjoint
@@ -75,8 +111,18 @@ pub(crate) unsafe fn run<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usi
     }
 }
 
-/// Columns per tile of the outer form.
-const NR: usize = 6;
+/// Columns per tile of the outer form (the dot form's 3 divides it).
+pub(crate) const NR: usize = 6;
+
+/// Rows per tile of `job`'s form: the outer form's two registers of the widest path, the
+/// dot form's 8. Threads' blocks start on multiples of it, so they cut no tile.
+pub(crate) fn row_grain(job: &Job) -> usize {
+    if job.a.rs == 1 {
+        32
+    } else {
+        8
+    }
+}
 
 thread_local! {
     // A panel of `A` (the rows of one tile, `k` columns) copied contiguously, so a tile
@@ -86,12 +132,19 @@ thread_local! {
     // `B`'s columns of one block, six at a time, each group `k` rows of six contiguous
     // floats: what the tiles of every row panel read in order. Grown once, like PANEL.
     static PANEL_B: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    // All of `A`, column-major, when the tiles cannot read it in place (see
+    // `Job::direct`): `kernel::gemm` copies it here before `run`. Grown once, like PANEL.
+    pub(crate) static WHOLE_A: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// This thread's buffer `which` (PANEL or PANEL_B), at least `len` floats. The pointer
-/// stays valid until the next call for the same buffer on this thread; only `outer` calls
-/// it, once per block per buffer, and never re-enters.
-fn panel(which: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>, len: usize) -> *mut f32 {
+/// This thread's buffer `which` (PANEL, PANEL_B or WHOLE_A), at least `len` floats. The
+/// pointer stays valid until the next call for the same buffer on this thread: `outer`
+/// asks once per block for each of PANEL and PANEL_B, `kernel::gemm` once per product
+/// for WHOLE_A, and none re-enters.
+pub(crate) fn panel(
+    which: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
+    len: usize,
+) -> *mut f32 {
     which.with(|buf| {
         let mut buf = buf.borrow_mut();
         if buf.len() < len {
@@ -278,6 +331,13 @@ unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: boo
                     r.store_part(out, lanes(v));
                 }
             }
+            if job.then.is_some() {
+                // Over the column just stored, still in L1; the loop vectorizes.
+                let col = std::slice::from_raw_parts_mut(col, t.h);
+                for (r, x) in col.iter_mut().enumerate() {
+                    *x = job.then.apply(*x, t.i + r);
+                }
+            }
         }
     }
 }
@@ -365,7 +425,8 @@ unsafe fn dot_tile<V: Simd, const R: usize, const C: usize>(job: &Job, i: usize,
             for (c, acc) in acc.iter().enumerate() {
                 let out = job.c.add((j + c) * job.m + i + r);
                 let dot = acc.sum();
-                *out = if job.beta == 0.0 { job.alpha * dot } else { job.alpha * dot + job.beta * *out };
+                let x = if job.beta == 0.0 { job.alpha * dot } else { job.alpha * dot + job.beta * *out };
+                *out = job.then.apply(x, i + r);
             }
         }
     }

@@ -33,6 +33,12 @@ pub struct BatchNorm<const N: usize> {
     mean: Vec<f32>,
     inv_std: Vec<f32>,
     used_batch_stats: bool,
+    // Whether `xhat` holds the last forward pass's normalized input: inference skips
+    // writing it (no backward pass usually follows), and `backward` then rebuilds it.
+    xhat_current: bool,
+    // Inference's per-feature `gamma * inv_std` and `beta - mean * gamma * inv_std`.
+    scale: Vec<f32>,
+    shift: Vec<f32>,
     sum_dy: Vec<f32>,
     sum_dy_xhat: Vec<f32>,
     xhat: Batch<N>,
@@ -58,12 +64,27 @@ impl<const N: usize> BatchNorm<N> {
             mean: vec![0.0; N],
             inv_std: vec![0.0; N],
             used_batch_stats: false,
+            xhat_current: false,
+            scale: vec![0.0; N],
+            shift: vec![0.0; N],
             sum_dy: vec![0.0; N],
             sum_dy_xhat: vec![0.0; N],
             xhat: Batch::zeros(0),
             out: Batch::zeros(0),
             dx: Batch::zeros(0),
         }
+    }
+
+    /// `xhat = (x - mean) * inv_std` with the last forward pass's statistics, for a
+    /// backward pass after an inference pass.
+    fn normalize(&mut self, x: &Batch<N>) {
+        self.xhat.set_len(x.len());
+        for (s, h) in x.as_slice().chunks_exact(N).zip(self.xhat.as_mut_slice().chunks_exact_mut(N)) {
+            for j in 0..N {
+                h[j] = (s[j] - self.mean[j]) * self.inv_std[j];
+            }
+        }
+        self.xhat_current = true;
     }
 
     /// The moving mean used at inference.
@@ -113,8 +134,22 @@ impl<const N: usize> Layer for BatchNorm<N> {
                 *s = 1.0 / (v + self.epsilon).sqrt();
             }
         }
-        self.xhat.set_len(n);
         self.out.set_len(n);
+        if !ctx.training() {
+            // One pass, `x * scale + shift`: what inference needs, without `xhat`.
+            for j in 0..N {
+                self.scale[j] = self.gamma[j] * self.inv_std[j];
+                self.shift[j] = self.beta[j] - self.mean[j] * self.scale[j];
+            }
+            for (s, o) in x.as_slice().chunks_exact(N).zip(self.out.as_mut_slice().chunks_exact_mut(N)) {
+                for (((o, s), scale), shift) in o.iter_mut().zip(s).zip(&self.scale).zip(&self.shift) {
+                    *o = s * scale + shift;
+                }
+            }
+            self.xhat_current = false;
+            return;
+        }
+        self.xhat.set_len(n);
         let xs = x.as_slice().chunks_exact(N);
         let hats = self.xhat.as_mut_slice().chunks_exact_mut(N);
         let outs = self.out.as_mut_slice().chunks_exact_mut(N);
@@ -124,6 +159,7 @@ impl<const N: usize> Layer for BatchNorm<N> {
                 o[j] = self.gamma[j] * h[j] + self.beta[j];
             }
         }
+        self.xhat_current = true;
     }
 
     fn output(&self) -> &Batch<N> {
@@ -132,6 +168,9 @@ impl<const N: usize> Layer for BatchNorm<N> {
 
     fn backward(&mut self, x: &Batch<N>, dy: &Batch<N>, how: Backward) {
         let n = x.len();
+        if !self.xhat_current {
+            self.normalize(x);
+        }
         // Batch sums of dy and dy * xhat: the parameter gradients, and the two terms the
         // input gradient subtracts when the batch statistics depended on x.
         self.sum_dy.fill(0.0);
@@ -219,5 +258,36 @@ mod tests {
         check(&mut bn, &random_batch::<5>(6, 7), Mode::Infer, Tolerance::default(), 100).unwrap();
         bn.set_trainable(false);
         check(&mut bn, &random_batch::<5>(6, 7), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+
+    #[test]
+    fn inference_uses_the_moving_statistics_in_one_pass() {
+        let mut bn = BatchNorm::<2>::new(0.5, 0.0);
+        // One training pass moves the statistics away from 0 and 1 (epsilon 0, so the
+        // expected value below is exact).
+        let x = Batch::from_samples(&[0.0, 0.0, 4.0, 8.0, 2.0, 4.0, -2.0, -4.0]).unwrap();
+        bn.forward(&x, &mut Context::train(0));
+        let (mean, var) = (bn.running_mean().to_vec(), bn.running_var().to_vec());
+        bn.forward(&x, &mut Context::infer());
+        for (s, got) in x.as_slice().chunks(2).zip(bn.output().as_slice().chunks(2)) {
+            for j in 0..2 {
+                let want = (s[j] - mean[j]) / var[j].sqrt();
+                assert!((got[j] - want).abs() < 1e-6, "{} vs {want}", got[j]);
+            }
+        }
+        // A backward pass after it rebuilds the normalized input it skipped: gamma's
+        // gradient is the sum of xhat.
+        bn.backward(
+            &x,
+            &Batch::from_samples(&[1.0; 8]).unwrap(),
+            Backward { input_grad: false, fused_output: false },
+        );
+        let xhat_sum: Vec<f32> =
+            (0..2).map(|j| x.as_slice().chunks(2).map(|s| (s[j] - mean[j]) / var[j].sqrt()).sum()).collect();
+        assert!(
+            bn.gamma_grad.iter().zip(&xhat_sum).all(|(g, w)| (g - w).abs() < 1e-5),
+            "{:?}",
+            bn.gamma_grad
+        );
     }
 }

@@ -3,7 +3,7 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::init::Init;
-use crate::kernel::{gemm, Mat};
+use crate::kernel::{gemm, gemm_bias, Mat};
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::rng::Rng;
 use nalgebra::{Const, DVector, Dyn, OMatrix};
@@ -109,29 +109,25 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
     fn forward(&mut self, x: &Batch<I>, _ctx: &mut Context) {
         let n = x.len();
         self.out.set_len(n);
-        let y = self.out.as_mut_slice();
-        let beta = match &self.bias {
-            Some((b, _)) => {
-                y.chunks_exact_mut(O).for_each(|col| col.copy_from_slice(b.as_slice()));
-                1.0
-            }
-            None => 0.0,
-        };
-        // y (O×n) = W (O×I) · x (I×n); W is the transpose of the stored I×O matrix.
-        gemm(
+        // y (O×n) = W (O×I) · x (I×n) + b, then the activation; W is the transpose of the
+        // stored I×O matrix. The kernel adds the bias and applies ReLU as it writes y.
+        let relu = self.activation == Activation::Relu;
+        gemm_bias(
             O,
             I,
             n,
-            1.0,
             Mat::col_major_t(self.weight.as_slice(), I),
             Mat::col_major(x.as_slice(), I),
-            beta,
-            y,
+            self.bias.as_ref().map(|(b, _)| b.as_slice()),
+            relu,
+            self.out.as_mut_slice(),
         );
         if self.activation.needs_input() {
             self.pre.copy_from(&self.out);
         }
-        self.activation.forward(self.out.as_mut_slice(), O);
+        if !relu {
+            self.activation.forward(self.out.as_mut_slice(), O);
+        }
     }
 
     fn output(&self) -> &Batch<O> {
