@@ -184,7 +184,7 @@ where
 }
 
 /// One silent epoch in batches of `batch`: how every timed `Model::fit` here runs.
-fn quiet_fit<N>(batch: usize) -> Fit<'static, N> {
+fn quiet_fit(batch: usize) -> Fit<'static> {
     Fit::new().batch_size(batch).verbose(Verbosity::Silent)
 }
 

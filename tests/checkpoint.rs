@@ -13,7 +13,7 @@ fn blobs(n: usize) -> Dataset {
     Dataset::classification(x, 4, y).unwrap()
 }
 
-fn quiet<'a>(epochs: usize) -> Fit<'a, Net> {
+fn quiet<'a>(epochs: usize) -> Fit<'a> {
     Fit::new().epochs(epochs).batch_size(16).verbose(Verbosity::Silent)
 }
 

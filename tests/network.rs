@@ -255,6 +255,11 @@ fn frozen_layers_count_as_non_trainable_in_the_values_summary() {
     assert_eq!(net.runtime_summary().trainable, 257_710 - 10_100);
     net.set_trainable(true);
     assert_eq!(net.runtime_summary(), WithBatchNorm::summary());
+    // Keras' `model.summary()` on the compiled model: the same table, freezes included.
+    net.hidden.set_trainable(false);
+    let model = Model::compile(net, Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    assert_eq!(model.summary().trainable, 289_378 - 30_100);
+    assert_eq!(model.summary().to_string(), model.net.runtime_summary().to_string());
 }
 
 /// Every tensor as the mutable walk sees it: name, shape, values, trainable.

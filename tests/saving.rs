@@ -58,7 +58,7 @@ fn model() -> Model<Net, Sgd, SparseCategoricalCrossentropy> {
     Model::compile(Net::seeded(1), Sgd::new(0.1), SparseCategoricalCrossentropy::new())
 }
 
-fn fit<'a>() -> Fit<'a, Net> {
+fn fit<'a>() -> Fit<'a> {
     Fit::new().epochs(2).batch_size(5).verbose(Verbosity::Silent)
 }
 

@@ -24,7 +24,7 @@ fn blobs(n: usize, seed: u64) -> Dataset {
     Dataset::classification(x, 4, y).unwrap()
 }
 
-fn quiet<'a, N>() -> Fit<'a, N> {
+fn quiet<'a>() -> Fit<'a> {
     Fit::new().verbose(Verbosity::Silent)
 }
 
@@ -178,15 +178,42 @@ fn early_stopping_stops_and_restores_the_best_weights() {
     let (train, valid) = (blobs(300, 7), blobs(90, 17));
     // A learning rate this high makes the validation loss jump around.
     let mut model = Model::compile(Frozen::seeded(3), Sgd::new(3.0), SparseCategoricalCrossentropy::new());
-    let stop = EarlyStopping::new("val_loss").patience(1).restore_best_weights(true);
+    // Lent, not moved: read after training.
+    let mut stop = EarlyStopping::new("val_loss").patience(1).restore_best_weights(true);
     let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let fit = quiet().epochs(30).validation_data(&valid).callback(stop).callback(Recorder(seen.clone()));
+    let fit = quiet().epochs(30).validation_data(&valid).callback(&mut stop).callback(Recorder(seen.clone()));
     let history = model.fit(&train, fit).unwrap();
     assert!(history.epochs.len() < 30, "ran all epochs");
     let val = history.series("val_loss");
     let best = (0..val.len()).min_by(|a, b| val[*a].total_cmp(&val[*b])).unwrap();
     assert_ne!(best + 1, val.len(), "the last epoch should not be the best here: {val:?}");
     assert_eq!(weights(&mut model.net), seen.borrow()[best], "best epoch's weights restored");
+    assert_eq!((stop.best_epoch, stop.stopped_epoch), (best + 1, Some(val.len())));
+}
+
+#[test]
+fn binary_crossentropy_on_a_softmax_is_refused_before_training() {
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), BinaryCrossentropy::new());
+    let err = model.fit(&blobs(30, 1), quiet()).unwrap_err().to_string();
+    assert!(err.starts_with("the loss `binary_crossentropy` does not fit the network's output"), "{err}");
+    assert!(err.contains("3-wide softmax") && err.contains("SparseCategoricalCrossentropy"), "{err}");
+    assert!(model.evaluate(&blobs(30, 1)).is_err());
+    assert_eq!(model.epoch(), 0);
+}
+
+#[test]
+fn one_set_of_fit_settings_trains_two_different_networks() {
+    let train = blobs(60, 8);
+    let settings = quiet().epochs(2).batch_size(16).seed(4);
+    let mut a = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let mut b = Model::compile(Blobs::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let ha = a.fit(&train, settings.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let hb = b.fit(&train, settings.clone().callback(CsvLogger::new(dir.path().join("log.csv"))));
+    assert_eq!((ha.epochs.len(), hb.unwrap().epochs.len()), (2, 2));
+    // The same settings again give the same run.
+    let mut a2 = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    assert_eq!(a2.fit(&train, settings).unwrap().series("loss"), ha.series("loss"));
 }
 
 #[test]
@@ -338,7 +365,7 @@ fn every_metric_is_logged_however_many() {
 
 type FrozenModel = Model<Frozen, Sgd, SparseCategoricalCrossentropy>;
 
-fn fit_frozen(data: &Dataset, fit: Fit<'_, Frozen>) -> (History, FrozenModel) {
+fn fit_frozen(data: &Dataset, fit: Fit<'_>) -> (History, FrozenModel) {
     let mut model =
         Model::compile(Frozen::seeded(1), Sgd::new(0.05), SparseCategoricalCrossentropy::new()).seed(3);
     let history = model.fit(data, fit.epochs(2).batch_size(8)).unwrap();

@@ -17,6 +17,8 @@ network! { Big< features: Trunk; dense(3, softmax) > }
 network! { Narrow< input(784); dense(100) > }
 network! { Wide< input(784); dense(300) > }
 network! { Tiny< input(3); dense(2) > }
+// The same lower layers as `Model` under a new, wider head (Keras: reuse `model_A.layers[:-1]`).
+network! { NewHead< input(6); dense(10, relu); batch_norm; residual(relu)< dense(10, relu); dense(10) >; dropout(0.2); dense(5, softmax) > }
 
 /// A fresh directory under the system's temporary directory, removed on drop (the root
 /// crate has no `tempfile` dev-dependency).
@@ -161,6 +163,23 @@ fn round_trip_gives_identical_tensors_and_predictions() -> Result {
     let mut third = Model::seeded(7);
     load_weights_from_bytes(&mut third, &fs::read(&path)?, &LoadOptions::new())?;
     assert_eq!(all_tensors(&mut third), all_tensors(&mut net));
+    Ok(())
+}
+
+#[test]
+fn skipping_a_layer_by_name_loads_the_rest_and_keeps_its_own_values() -> Result {
+    let bytes = weights_to_bytes(&Model::seeded(1))?;
+    let mut net = NewHead::seeded(2);
+    let head = (net.get_tensor("dense_1.weight"), net.get_tensor("dense_1.bias"));
+    // Strictly, the head's shapes differ; skipping the layer by name loads everything else.
+    assert!(load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new()).is_err());
+    let report = load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new().skip("dense_1"))?;
+    assert!(report.missing.is_empty(), "{report:?}");
+    assert_eq!((net.get_tensor("dense_1.weight"), net.get_tensor("dense_1.bias")), head);
+    assert_eq!(
+        net.get_tensor("residual_0.dense_1.weight"),
+        Model::seeded(1).get_tensor("residual_0.dense_1.weight")
+    );
     Ok(())
 }
 

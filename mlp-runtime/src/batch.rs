@@ -9,7 +9,9 @@ pub type BatchMatrix<const N: usize> = OMatrix<f32, Const<N>, Dyn>;
 /// so each sample is `N` contiguous floats.
 ///
 /// The width is part of the type, so passing a batch of the wrong width to a network
-/// is a compile error that reads ``expected `Batch<784>`, found `Batch<100>` ``.
+/// is a compile error: rustc points at the argument with ``expected `784`, found `100` ``
+/// and notes ``expected reference `&Batch<784>` found reference `&Batch<100>` ``
+/// (`tests/ui/forward_wrong_width.stderr` holds the whole message).
 ///
 /// ```
 /// use mlp::prelude::*;
@@ -29,13 +31,24 @@ impl<const N: usize> Batch<N> {
         Batch(BatchMatrix::<N>::zeros(len))
     }
 
-    /// A batch from samples laid end to end (`len * N` floats); `None` if the length is
-    /// not a multiple of `N`.
-    pub fn from_samples(data: &[f32]) -> Option<Self> {
+    /// A batch from samples laid end to end (`len * N` floats); an error saying so if the
+    /// length is not a multiple of `N` (or `N` is 0).
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// let err = Batch::<3>::from_samples(&[1.0; 7]).unwrap_err();
+    /// assert_eq!(err.to_string(), "Batch<3>::from_samples: expected a multiple of 3 floats \
+    ///     (whole samples of width 3), found 7 floats");
+    /// ```
+    pub fn from_samples(data: &[f32]) -> Result<Self, crate::data::DataError> {
         if N == 0 || !data.len().is_multiple_of(N) {
-            return None;
+            return Err(crate::data::DataError::shape(
+                format!("Batch<{N}>::from_samples"),
+                format!("a multiple of {N} floats (whole samples of width {N})"),
+                format!("{} floats", data.len()),
+            ));
         }
-        Some(Batch(BatchMatrix::<N>::from_column_slice(data)))
+        Ok(Batch(BatchMatrix::<N>::from_column_slice(data)))
     }
 
     /// A batch holding the single sample `x`.

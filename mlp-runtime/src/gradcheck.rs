@@ -81,7 +81,7 @@ pub enum GradcheckError {
 pub fn random_batch<const N: usize>(rows: usize, seed: u64) -> Batch<N> {
     let mut rng = crate::rng::seeded(seed);
     let v: Vec<f32> = (0..rows * N).map(|_| rng.random_range(-2.0..2.0)).collect();
-    Batch::from_samples(&v).unwrap_or_else(|| Batch::zeros(0))
+    Batch::from_samples(&v).unwrap_or_else(|_| Batch::zeros(0))
 }
 
 /// Checks `layer`'s backward pass at input `x` in `mode`: the loss is `sum(r * y)` for a
@@ -128,7 +128,7 @@ where
         return Err(GradcheckError::EmptyBatch);
     }
     let r: Vec<f32> = (0..n * O).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let dy = Batch::<O>::from_samples(&r).ok_or(GradcheckError::EmptyBatch)?; // O == 0
+    let dy = Batch::<O>::from_samples(&r).map_err(|_| GradcheckError::EmptyBatch)?; // O == 0
     let loss = |layer: &mut L, x: &Batch<I>| -> f64 {
         layer.forward(x, &mut ctx());
         layer.output().as_slice().iter().zip(&r).map(|(y, r)| (*y as f64) * (*r as f64)).sum()

@@ -274,8 +274,24 @@ impl Source {
     /// Loads the (train, test) splits from exactly the folder `dir` (nothing else is
     /// searched or downloaded), pixels scaled to `[0, 1]`.
     pub fn load_from(&self, dir: impl AsRef<Path>) -> Result<(Dataset, Dataset), DataError> {
-        let search = Search { dirs: vec![dir.as_ref().to_owned()], ..Search::default() };
-        self.load(&search)
+        let dir = dir.as_ref();
+        let search = Search { dirs: vec![dir.to_owned()], ..Search::default() };
+        // The search's hint (MLP_DATA_DIR, apt, downloading) is about `load`, which this
+        // is not: say what this folder needs instead.
+        self.load(&search).map_err(|e| match e {
+            DataError::NotFound { name, searched, .. } => DataError::NotFound {
+                download: "not tried: `load_from` reads only the folder it is given".to_owned(),
+                hint: format!(
+                    "put the four files ({}, each .gz or not) in {}, or call `load()` to search \
+                     MLP_DATA_DIR and the user cache and to download",
+                    self.files.iter().map(|f| f.stem.as_str()).collect::<Vec<_>>().join(", "),
+                    dir.display(),
+                ),
+                name,
+                searched,
+            },
+            other => other,
+        })
     }
 
     fn load_files(&self, paths: &[PathBuf; 4], divisor: f32) -> Result<(Dataset, Dataset), DataError> {
@@ -381,5 +397,19 @@ pub mod mnist {
     /// Like [`load`], from exactly the folder `dir`.
     pub fn load_from(dir: impl AsRef<Path>) -> Result<(Dataset, Dataset), DataError> {
         source().load_from(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn load_from_an_empty_folder_says_what_the_folder_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = super::fashion_mnist::load_from(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("data set fashion-mnist not found; looked in:"), "{err}");
+        assert!(err.contains("download: not tried: `load_from` reads only the folder it is given"), "{err}");
+        assert!(err.contains("help: put the four files (train-images-idx3-ubyte"), "{err}");
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+        assert!(!err.contains("set MLP_DATA_DIR"), "{err}");
     }
 }

@@ -48,9 +48,12 @@ pub struct LoadOptions<'a> {
     /// empty `from` prepends `to` to every key (a trunk's file into a bigger network's
     /// `features`); an empty `to` strips `from`.
     pub(crate) rename: Vec<(String, String)>,
-    /// Names to ignore: a key is skipped if it equals one or ends with `.` and one
-    /// (`"num_batches_tracked"` skips PyTorch's `2.num_batches_tracked`). Checked on the
-    /// file's key and on the mapped name.
+    /// Names to ignore, as whole `.`-separated segments at the start or the end of a key:
+    /// `"dense_3"` skips `dense_3.weight` and `dense_3.bias` (a layer, as when reusing a
+    /// model's lower layers) but not `residual_0.dense_3.bias` (skip that layer as
+    /// `"residual_0.dense_3"`) nor `dense_30.bias`; `"num_batches_tracked"` skips PyTorch's
+    /// `2.num_batches_tracked`. Checked on the file's key and on the mapped name; a skipped
+    /// tensor of the network is not missing: it keeps its values.
     pub(crate) skip: Vec<String>,
     /// Any other key mapping: applied last; `None` ignores the key.
     pub(crate) map: Option<KeyMap<'a>>,
@@ -147,9 +150,12 @@ impl<'a> LoadOptions<'a> {
         self
     }
 
-    fn skips(&self, key: &str) -> bool {
-        self.skip.iter().any(|s| {
-            key == s || key.strip_suffix(s.as_str()).is_some_and(|head| !s.is_empty() && head.ends_with('.'))
+    /// Whether `key` holds a skipped run of segments.
+    pub(crate) fn skips(&self, key: &str) -> bool {
+        self.skip.iter().filter(|s| !s.is_empty()).any(|s| {
+            let leading =
+                key.strip_prefix(s.as_str()).is_some_and(|tail| tail.is_empty() || tail.starts_with('.'));
+            leading || key.strip_suffix(s.as_str()).is_some_and(|head| head.ends_with('.'))
         })
     }
 
@@ -233,12 +239,22 @@ mod tests {
     }
 
     #[test]
-    fn skips_match_names_and_last_segments() {
+    fn skips_match_whole_leading_or_trailing_segments() {
         let o = LoadOptions::new().skip("num_batches_tracked");
         assert_eq!(o.map_key("2.num_batches_tracked"), None);
         assert_eq!(o.map_key("num_batches_tracked"), None);
         assert_eq!(o.map_key("2.xnum_batches_tracked").as_deref(), Some("2.xnum_batches_tracked"));
         assert_eq!(o.map_key("__optimizer.0.m"), None);
+        // A layer by name, at the top or inside a block; whole segments only.
+        let o = LoadOptions::new().skip("dense_3").skip("residual_0.dense_1");
+        assert_eq!(o.map_key("dense_3.weight"), None);
+        assert_eq!(o.map_key("dense_3.bias"), None);
+        assert_eq!(o.map_key("dense_3"), None);
+        assert_eq!(o.map_key("dense_30.bias").as_deref(), Some("dense_30.bias"));
+        assert_eq!(o.map_key("residual_0.dense_1.weight"), None);
+        assert_eq!(o.map_key("residual_0.dense_0.weight").as_deref(), Some("residual_0.dense_0.weight"));
+        assert_eq!(o.map_key("residual_1.dense_3.bias").as_deref(), Some("residual_1.dense_3.bias"));
+        assert_eq!(LoadOptions::new().skip("").map_key("a.b").as_deref(), Some("a.b"));
     }
 
     #[test]

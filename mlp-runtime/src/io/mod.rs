@@ -47,7 +47,7 @@ pub use error::WeightError;
 pub use keys::{KeyMap, LoadOptions};
 pub use weights::{
     get_tensor, load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights,
-    set_tensor, tensor_names, weights_to_bytes, LoadReport, NamedTensor,
+    set_tensor, tensor, tensor_names, weights_to_bytes, LoadReport, NamedTensor,
 };
 
 use crate::layer::Layer;
@@ -81,9 +81,13 @@ pub trait WeightsExt: Layer {
     ) -> Result<LoadReport, WeightError> {
         load_weights_with(self, path, opts)
     }
-    /// [`get_tensor`]: a copy of one tensor by name.
+    /// [`get_tensor`]: a copy of one tensor by name, `None` if there is none.
     fn get_tensor(&self, name: &str) -> Option<Vec<f32>> {
         get_tensor(self, name)
+    }
+    /// [`tensor`]: a copy of one tensor by name, or an error with the closest name.
+    fn tensor(&self, name: &str) -> Result<Vec<f32>, WeightError> {
+        tensor(self, name)
     }
     /// [`set_tensor`]: overwrites one tensor by name.
     fn set_tensor(&mut self, name: &str, values: &[f32]) -> Result<(), WeightError> {

@@ -60,14 +60,38 @@ pub fn tensor_names<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>)> {
 /// assert_eq!(mlp::io::get_tensor(&net, "dense_0.bias"), Some(vec![0.0, 0.0]));
 /// assert_eq!(mlp::io::get_tensor(&net, "dense_0.gamma"), None);
 /// ```
+///
+/// [`tensor`] says why instead of returning `None`.
 pub fn get_tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Option<Vec<f32>> {
+    tensor(net, name).ok()
+}
+
+/// A copy of the tensor called `name`, or an error naming the closest tensor the network
+/// has (like [`set_tensor`]'s).
+///
+/// ```
+/// use mlp::prelude::*;
+/// network! { Net< input(3); dense(2) > }
+/// let net = Net::seeded(0);
+/// assert_eq!(net.tensor("dense_0.bias")?, vec![0.0, 0.0]);
+/// let err = net.tensor("dense_0.weights").unwrap_err();
+/// assert_eq!(err.to_string(), "the network has no tensor `dense_0.weights` (did you mean `dense_0.weight`?)");
+/// # Ok::<(), WeightError>(())
+/// ```
+pub fn tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Result<Vec<f32>, WeightError> {
     let mut found = None;
     for_each_tensor_ref(net, |n, t| {
         if found.is_none() && n == name {
             found = Some(t.value().to_vec());
         }
     });
-    found
+    found.ok_or_else(|| unknown_tensor(net, name))
+}
+
+/// The error for a tensor name the network does not have, with the closest one it has.
+fn unknown_tensor<L: Layer + ?Sized>(net: &L, name: &str) -> WeightError {
+    let names: Vec<String> = layout(net).into_iter().map(|(n, _, _)| n).collect();
+    WeightError::UnknownTensor { name: name.to_string(), suggestion: closest(name, &names) }
 }
 
 /// Overwrites the tensor called `name` with `values` (row-major, PyTorch's layout). Fails,
@@ -120,10 +144,7 @@ pub fn set_tensor<L: Layer + ?Sized>(net: &mut L, name: &str, values: &[f32]) ->
             });
         }
     });
-    result.unwrap_or_else(|| {
-        let names: Vec<String> = layout(net).into_iter().map(|(n, _, _)| n).collect();
-        Err(WeightError::UnknownTensor { name: name.to_string(), suggestion: closest(name, &names) })
-    })
+    result.unwrap_or_else(|| Err(unknown_tensor(net, name)))
 }
 
 /// The network's tensors, encoded as a safetensors file with this metadata.
@@ -412,8 +433,13 @@ pub(crate) fn plan<L: Layer + ?Sized>(
         }
     }
 
-    let missing: Vec<String> =
-        layout.iter().zip(&sources).filter(|(_, s)| s.is_none()).map(|((n, _, _), _)| n.clone()).collect();
+    // A skipped name is not missing: skipping a layer keeps the network's own values.
+    let missing: Vec<String> = layout
+        .iter()
+        .zip(&sources)
+        .filter(|((n, _, _), s)| s.is_none() && !opts.skips(n))
+        .map(|((n, _, _), _)| n.clone())
+        .collect();
     if !missing.is_empty() && !opts.allow_missing {
         return Err(WeightError::Missing { path: path_buf(), names: missing, unexpected });
     }

@@ -120,6 +120,21 @@ impl Loss for BinaryCrossentropy {
             Targets::Classes(c) => check_classes(self.name(), c, width),
         }
     }
+
+    fn check_output(&self, act: Option<Activation>, width: usize) -> Result<(), TargetError> {
+        // A softmax's units share one distribution; binary cross-entropy scores each unit
+        // as its own yes/no, so it trains without learning (loss falls, accuracy stays at
+        // chance). Sigmoid units (multi-label) are independent and fine.
+        if act == Some(Activation::Softmax) && width > 1 {
+            return Err(TargetError::new(format!(
+                "binary_crossentropy: each output unit is scored as its own yes/no, but the output is a \
+                 {width}-wide softmax (one distribution over {width} classes); use \
+                 SparseCategoricalCrossentropy for class labels or CategoricalCrossentropy for one-hot \
+                 rows, or end in `dense({width}, sigmoid)` for multi-label targets"
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn fits(targets: Targets<'_>, batch: usize, width: usize) -> bool {

@@ -27,7 +27,8 @@ pub use regression::{Huber, MeanAbsoluteError, MeanSquaredError};
 /// before a logarithm is taken.
 pub const EPSILON: f32 = 1e-7;
 
-/// Why targets do not suit a loss, from [`Loss::check_targets`]. The message names the
+/// Why targets (or the network's output) do not suit a loss, from [`Loss::check_targets`]
+/// (or [`Loss::check_output`]). The message names the
 /// loss and says what to change.
 ///
 /// ```
@@ -116,6 +117,13 @@ pub trait Loss {
     fn check_targets(&self, _targets: Targets<'_>, _width: usize) -> Result<(), TargetError> {
         Ok(())
     }
+
+    /// Checks, once per `fit` or `evaluate`, that this loss suits a network whose output
+    /// is `width` floats per sample after the final activation `act`: a loss that would
+    /// train quietly to nothing (binary cross-entropy on a wide softmax) says what to use.
+    fn check_output(&self, _act: Option<crate::Activation>, _width: usize) -> Result<(), TargetError> {
+        Ok(())
+    }
 }
 
 impl<L: Loss + ?Sized> Loss for Box<L> {
@@ -124,6 +132,9 @@ impl<L: Loss + ?Sized> Loss for Box<L> {
     }
     fn fuses_with(&self, act: Option<crate::Activation>) -> bool {
         (**self).fuses_with(act)
+    }
+    fn check_output(&self, act: Option<crate::Activation>, width: usize) -> Result<(), TargetError> {
+        (**self).check_output(act, width)
     }
     fn loss_and_grad(
         &self,
@@ -180,13 +191,25 @@ fn check_classes(name: &str, classes: &[u32], width: usize) -> Result<(), Target
     if width == 0 {
         return Err(TargetError::new(format!("{name}: the network output has width 0")));
     }
-    if let Some(i) = classes.iter().position(|&c| c as usize >= width) {
-        return Err(TargetError::new(format!(
-            "{name}: target {i} is class {}, but the network outputs only {width} classes (0..{width})",
-            classes[i]
-        )));
+    let Some(i) = classes.iter().position(|&c| c as usize >= width) else { return Ok(()) };
+    let plural = if width == 1 { "class" } else { "classes" };
+    let mut m = format!(
+        "{name}: target {i} is class {}, but the network outputs only {width} {plural} (0..{width})",
+        classes[i]
+    );
+    // Labels 1..=width (no 0, the largest the class count): counted from 1, as in R or a
+    // CSV with 1-based classes.
+    let (min, max) = classes.iter().fold((u32::MAX, 0), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+    if min >= 1 && max as usize == width {
+        m.push_str(&format!(
+            "; class labels start at 0: subtract 1 from labels 1..={width}, or widen the output to {}",
+            width + 1
+        ));
     }
-    Ok(())
+    if width == 1 && name != "binary_crossentropy" {
+        m.push_str("; for a one-unit sigmoid output with labels 0 and 1, use BinaryCrossentropy");
+    }
+    Err(TargetError::new(m))
 }
 
 /// Re-exports for `mlp::prelude`.
@@ -195,4 +218,44 @@ pub mod prelude {
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy, TargetError, Targets,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Activation;
+
+    fn message(loss: &dyn Loss, classes: &[u32], width: usize) -> String {
+        loss.check_targets(Targets::Classes(classes), width).unwrap_err().message().to_string()
+    }
+
+    #[test]
+    fn label_errors_say_labels_start_at_0_and_count_in_the_singular() {
+        let sparse = SparseCategoricalCrossentropy::new();
+        // 1-based labels 1..=10 for 10 classes.
+        let m = message(&sparse, &[1, 10, 3], 10);
+        assert_eq!(
+            m,
+            "sparse_categorical_crossentropy: target 1 is class 10, but the network outputs only 10 classes \
+             (0..10); class labels start at 0: subtract 1 from labels 1..=10, or widen the output to 11"
+        );
+        // A label far out of range is not blamed on counting from 1.
+        assert!(!message(&sparse, &[0, 42], 10).contains("start at 0"));
+        // One unit: singular, and the loss made for it.
+        let m = message(&sparse, &[0, 1], 1);
+        assert!(m.contains("outputs only 1 class (0..1)") && !m.contains("start at 0"), "{m}");
+        assert!(m.ends_with("use BinaryCrossentropy"), "{m}");
+        assert!(BinaryCrossentropy::new().check_targets(Targets::Classes(&[0, 1]), 1).is_ok());
+    }
+
+    #[test]
+    fn binary_crossentropy_refuses_a_wide_softmax_only() {
+        let bce = BinaryCrossentropy::new();
+        let m = bce.check_output(Some(Activation::Softmax), 10).unwrap_err().message().to_string();
+        assert!(m.contains("10-wide softmax") && m.contains("SparseCategoricalCrossentropy"), "{m}");
+        assert!(bce.check_output(Some(Activation::Sigmoid), 10).is_ok(), "multi-label sigmoid");
+        assert!(bce.check_output(Some(Activation::Softmax), 1).is_ok());
+        assert!(bce.check_output(None, 10).is_ok());
+        assert!(SparseCategoricalCrossentropy::new().check_output(Some(Activation::Softmax), 10).is_ok());
+    }
 }

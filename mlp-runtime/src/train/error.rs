@@ -45,6 +45,14 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+    /// The loss does not suit the network's output (its final activation or width).
+    #[error("the loss `{loss}` does not fit the network's output: {reason}")]
+    Output {
+        /// The loss's name.
+        loss: &'static str,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),

@@ -26,7 +26,7 @@ mod update;
 
 pub use callbacks::{Callback, Control};
 pub use error::{StepError, TrainError};
-pub use fit::Fit;
+pub use fit::{Fit, FitWithCallbacks};
 pub use history::{EpochLogs, History};
 pub use metrics::Metric;
 pub use progress::Verbosity;
@@ -104,6 +104,16 @@ pub struct StepStats {
     pub loss: f32,
 }
 
+impl<N: crate::layer::Network, O, L> Model<N, O, L> {
+    /// Keras' `model.summary()`: the network's layers, output widths and parameter counts,
+    /// with frozen layers' parameters counted as non-trainable
+    /// ([`Network::runtime_summary`](crate::layer::Network::runtime_summary)); before
+    /// anything is frozen, the same table as `MyNet::summary()`. Print it with `{}`.
+    pub fn summary(&self) -> crate::summary::Summary {
+        self.net.runtime_summary()
+    }
+}
+
 impl<N, O, L, const I: usize, const OUT: usize> Model<N, O, L>
 where
     N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
@@ -166,6 +176,8 @@ where
     }
 
     fn check_data(&self, data: &Dataset, set: &'static str) -> Result<(), TrainError> {
+        let output = self.loss.check_output(self.net.output_activation(), OUT);
+        output.map_err(|e| TrainError::Output { loss: self.loss.name(), reason: e.to_string() })?;
         if data.width() != I {
             return Err(TrainError::Shape {
                 what: format!("{set} has {} features per sample; the network takes {I}", data.width()),
@@ -182,7 +194,12 @@ where
     ///
     /// With [`Fit::validation_data`], that set validates every epoch and
     /// [`Fit::validation_split`] is ignored, as in Keras.
-    pub fn fit(&mut self, data: &Dataset, mut fit: Fit<'_, N>) -> Result<History, TrainError> {
+    pub fn fit<'a>(
+        &mut self,
+        data: &Dataset,
+        fit: impl Into<FitWithCallbacks<'a, N>>,
+    ) -> Result<History, TrainError> {
+        let FitWithCallbacks { settings: fit, mut callbacks } = fit.into();
         if fit.batch_size == 0 {
             return Err(TrainError::Config("batch size must be at least 1".into()));
         }
@@ -228,7 +245,6 @@ where
         let steps = train.len().div_ceil(fit.batch_size);
         let mut progress = Progress::new(fit.verbosity, last_epoch);
         let mut history = History::default();
-        let mut callbacks = std::mem::take(&mut fit.callbacks);
         self.with_control(|ctl| callbacks.iter_mut().try_for_each(|c| c.on_train_begin(ctl)))?;
         self.order = train.indices();
         // Sized once per call: the steps below add into it without allocating.

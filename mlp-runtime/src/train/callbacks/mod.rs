@@ -66,6 +66,26 @@ pub trait Callback<N> {
     }
 }
 
+/// A callback lent to `fit` (`Fit::callback(&mut early)`) stays the caller's, so its
+/// state (the epoch early stopping stopped at, the best value) can be read afterwards.
+impl<N, C: Callback<N> + ?Sized> Callback<N> for &mut C {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn on_train_begin(&mut self, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_train_begin(ctl)
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_epoch_begin(epoch, ctl)
+    }
+    fn on_epoch_end(&mut self, logs: &EpochLogs, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_epoch_end(logs, ctl)
+    }
+    fn on_train_end(&mut self, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_train_end(ctl)
+    }
+}
+
 /// Reads the monitored value from the logs, or says which keys there are.
 pub(crate) fn monitored(logs: &EpochLogs, key: &str, callback: &'static str) -> Result<f32, TrainError> {
     logs.get(key).ok_or_else(|| {
