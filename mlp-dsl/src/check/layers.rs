@@ -286,14 +286,14 @@ fn residual(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
         (false, false) => format!("residual({})", act.name()),
         (true, false) => format!("residual(project, {})", act.name()),
     };
-    let body = check_residual_body(&mut cx, project);
+    let body = check_residual_body(&mut cx, project, act);
     body.map(|body| {
         (Kind::Residual { project, act, body: Box::new(body) }, summary, cx.word.keyword.to_string())
     })
 }
 
 /// The block of a residual unit, checked in a scope of its own, and its width rule.
-fn check_residual_body(cx: &mut LayerCx<'_>, project: bool) -> Option<Model> {
+fn check_residual_body(cx: &mut LayerCx<'_>, project: bool, act: Act) -> Option<Model> {
     let (scope, layer, width, errors) = (cx.scope, cx.layer, cx.width, &mut *cx.args.errors);
     let Some(block) = &layer.block else {
         let msg = format!("`residual` needs a block of layers: `{}`", cx.word.example);
@@ -333,7 +333,7 @@ fn check_residual_body(cx: &mut LayerCx<'_>, project: bool) -> Option<Model> {
     if !project {
         if let (Width::Known(a), Width::Known(b)) = (width, &body.output()) {
             if a != b {
-                residual_mismatch(layer, block, &body, *a, *b, errors);
+                residual_mismatch(layer, act, block, &body, *a, *b, errors);
             }
         }
     }
@@ -341,17 +341,77 @@ fn check_residual_body(cx: &mut LayerCx<'_>, project: bool) -> Option<Model> {
 }
 
 /// A residual block whose output width is not its input width: the error at the block, and
-/// a second one that carries the fix at the layer that sets the wrong width (stable Rust has
-/// no spanned `help:` for proc macros, and a `help` embedded in the message would print
-/// above the code, not below it).
+/// more that carry the fixes at the tokens they change (stable Rust has no spanned `help:`
+/// for proc macros, and a `help` embedded in the message would print above the code, not
+/// below it).
+///
+/// Two cases. When two or more of the body's layers set a width and all set `got`, the body
+/// works at `got` and it is the block's input that differs: the fixes are a `dense(got)`
+/// before the block or a projection, and, last, ending the block at `want`. Otherwise the
+/// block's last width is off: the fix is the last layer that sets a width, at `want`.
 pub(super) fn residual_mismatch(
     layer: &RawLayer,
+    act: Act,
     block: &[RawLayer],
     body: &Model,
     want: usize,
     got: usize,
     errors: &mut Errors,
 ) {
+    let project = if act == Act::LINEAR {
+        "residual(project)".to_string()
+    } else {
+        format!("residual(project, {})", act.name())
+    };
+    let project = format!("or write `{project}<...>` to learn a projection of the input");
+    // The layers that set a width (a sub-network's is one the macro cannot see).
+    let setters: Vec<usize> = (0..body.layers.len())
+        .filter(|&i| {
+            matches!(
+                body.layers[i].kind,
+                Kind::Dense { .. } | Kind::Residual { project: true, .. } | Kind::Network(_)
+            )
+        })
+        .collect();
+    // The last of them, as written, when it is a dense layer (checked layers come one for one
+    // from the raw ones unless some raw layer was reported as wrong).
+    let last_dense = setters
+        .last()
+        .filter(|_| body.layers.len() == block.len())
+        .map(|&i| &block[i])
+        .filter(|raw| is_keyword(raw, "dense"));
+    let works_at_got =
+        setters.len() >= 2 && setters.iter().all(|&i| body.layers[i].output == Width::Known(got));
+    if works_at_got {
+        errors.at(
+            layer.first,
+            layer.last,
+            format!(
+                "residual block's input is {want} wide, but its layers work at width {got}; the skip connection adds the input to their output, so the widths must match"
+            ),
+        );
+        // `residual`, where the new layer goes in front.
+        let head = match &layer.head {
+            Head::Keyword(word) => word.span(),
+            Head::Network(_) => layer.first,
+        };
+        errors.at(
+            layer.first,
+            head,
+            format!("help: put `dense({got})` before the block so its input is {got} wide, {project}"),
+        );
+        if let Some(raw) = last_dense {
+            errors.at(
+                raw.first,
+                raw.last,
+                format!(
+                    "help: or make this `{}` so the block ends at its input's width, {want}",
+                    dense_at(raw, want)
+                ),
+            );
+        }
+        return;
+    }
     errors.at(
         layer.first,
         layer.last,
@@ -359,28 +419,41 @@ pub(super) fn residual_mismatch(
             "residual block maps width {want} to {got}; the skip connection adds its input, so the widths must match"
         ),
     );
-    let project = "or write `residual(project)<...>` to learn a projection of the input";
-    match body.width_setter().map(|l| &l.kind) {
-        Some(Kind::Dense { act, init, l1, l2, bias, .. }) => {
-            // A checked dense comes from a raw one; without it, the general help below.
-            let Some(raw) = block.iter().rev().find(|l| is_keyword(l, "dense")) else {
-                errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}"));
-                return;
-            };
-            let more = **init != keywords::GLOROT_UNIFORM || *l1 > 0.0 || *l2 > 0.0 || !*bias;
-            let fix = match (*act == Act::LINEAR, more) {
-                (true, false) => format!("dense({want})"),
-                (true, true) => format!("dense({want}, ..)"),
-                (false, false) => format!("dense({want}, {})", act.name()),
-                (false, true) => format!("dense({want}, {}, ..)", act.name()),
-            };
-            errors.at(
-                raw.first,
-                raw.last,
-                format!("help: make this `{fix}` so the block ends at width {want}, {project}"),
-            );
+    match last_dense {
+        Some(raw) => errors.at(
+            raw.first,
+            raw.last,
+            format!("help: make this `{}` so the block ends at width {want}, {project}", dense_at(raw, want)),
+        ),
+        None => errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}")),
+    }
+}
+
+/// A `dense` layer as written, at width `units`: its name, activation and options as they are.
+fn dense_at(raw: &RawLayer, units: usize) -> String {
+    let written = raw.args.as_ref().map_or(&[][..], |a| a.args.as_slice());
+    // The width as written goes; anything else first (`dense(relu)`) follows the new one.
+    let rest = match written {
+        [RawArg::Positional(RawValue::Number { .. }), rest @ ..] => rest,
+        all => all,
+    };
+    let args: Vec<String> = std::iter::once(units.to_string()).chain(rest.iter().map(arg_text)).collect();
+    let name = raw.name.as_ref().map_or_else(String::new, |n| format!("{n}: "));
+    format!("{name}dense({})", args.join(", "))
+}
+
+/// An argument as written (up to spacing): `tanh`, `leaky_relu(0.2)`, `init = he_normal`.
+fn arg_text(arg: &RawArg) -> String {
+    let value = |v: &RawValue| match v {
+        RawValue::Number { text, .. } | RawValue::Other { text, .. } => text.clone(),
+        RawValue::Word { ident, args: None } => ident.to_string(),
+        RawValue::Word { ident, args: Some(args) } => {
+            format!("{ident}({})", args.args.iter().map(arg_text).collect::<Vec<_>>().join(", "))
         }
-        _ => errors.at(layer.first, layer.last, format!("help: end the block at width {want}, {project}")),
+    };
+    match arg {
+        RawArg::Positional(v) => value(v),
+        RawArg::Named(name, v) => format!("{name} = {}", value(v)),
     }
 }
 

@@ -311,6 +311,64 @@ mod tests {
     }
 
     #[test]
+    fn the_width_fix_keeps_the_layer_as_written() {
+        // Issue 13: the fix named the activation of another layer (`tanh`), and the wrong one.
+        let errs = check_str(
+            "N< input(300); residual(relu)< dense(300, relu); dense(100) >; \
+             residual< dense(10); dense(20, leaky_relu(0.2), init = he_normal); h: dense(20, bias = false) >; \
+             residual< dense(relu) > >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "residual block maps width 300 to 100; the skip connection adds its input, so the widths must match",
+                "help: make this `dense(300)` so the block ends at width 300, or write \
+                 `residual(project, relu)<...>` to learn a projection of the input",
+                "residual block maps width 300 to 20; the skip connection adds its input, so the widths must match",
+                "help: make this `h: dense(300, bias = false)` so the block ends at width 300, or write \
+                 `residual(project)<...>` to learn a projection of the input",
+                "`dense` needs its width before the activation: `dense(100, relu)`",
+                "residual block maps width 300 to 1; the skip connection adds its input, so the widths must match",
+                "help: make this `dense(300, relu)` so the block ends at width 300, or write \
+                 `residual(project)<...>` to learn a projection of the input",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_that_works_at_another_width_gets_both_fixes() {
+        let both = |want: usize, got: usize, project: &str| {
+            [
+                format!(
+                    "residual block's input is {want} wide, but its layers work at width {got}; the skip \
+                     connection adds the input to their output, so the widths must match"
+                ),
+                format!(
+                    "help: put `dense({got})` before the block so its input is {got} wide, or write \
+                     `{project}<...>` to learn a projection of the input"
+                ),
+                format!("help: or make this `dense({want})` so the block ends at its input's width, {want}"),
+            ]
+        };
+        let errs = check_str("N< flatten(28, 28); residual< dense(300, relu); dense(300) >; dense(10) >")
+            .unwrap_err();
+        assert_eq!(errs, both(784, 300, "residual(project)"));
+        // Issue 13's block: every layer at 100 after a width of 300.
+        let errs = check_str("N< input(300); residual(relu)< dense(100, tanh); dense(100) >; dense(10) >")
+            .unwrap_err();
+        assert_eq!(errs, both(300, 100, "residual(project, relu)"));
+        // Layers that keep the width do not count; one layer that sets a width is not enough to tell.
+        let errs =
+            check_str("N< input(784); residual< batch_norm; dense(300); dropout(0.2) > >").unwrap_err();
+        assert_eq!(errs[0], "residual block maps width 784 to 300; the skip connection adds its input, so the widths must match");
+        // A projected inner block sets the width too; the last fix needs a dense layer.
+        let errs = check_str("N< input(8); residual< residual(project)< dense(4) >; dense(4); relu; residual(project)< dense(4) > > >")
+            .unwrap_err();
+        assert_eq!(errs, both(8, 4, "residual(project)")[..2]);
+    }
+
+    #[test]
     fn projected_residual_changes_width() {
         let m = check_str("N< input(3); residual(project, relu)< dense(20) >; dense(1) >").unwrap();
         assert_eq!(m.layers[0].output, Width::Known(20));
@@ -397,8 +455,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             errs[1],
-            "help: make this `dense(4, relu, ..)` so the block ends at width 4, or write `residual(project)<...>` \
-             to learn a projection of the input",
+            "help: make this `dense(4, relu, bias = false)` so the block ends at width 4, or write \
+             `residual(project)<...>` to learn a projection of the input",
         );
         let errs = check_str("N< input(4); residual< residual(project)< dense(2) > > >").unwrap_err();
         assert_eq!(
