@@ -183,6 +183,7 @@ where
     /// With [`Fit::validation_data`], that set validates every epoch and
     /// [`Fit::validation_split`] is ignored, as in Keras.
     pub fn fit(&mut self, data: &Dataset, mut fit: Fit<'_, N>) -> Result<History, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         if fit.batch_size == 0 {
             return Err(TrainError::Config("batch size must be at least 1".into()));
         }
@@ -338,6 +339,7 @@ where
 
     /// Keras' `model.evaluate`: loss (penalties included) and metrics in inference mode.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<Evaluation, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         self.evaluate_with(data, 256)
     }
 
@@ -374,6 +376,7 @@ where
 
     /// Keras' `model.predict`: the outputs of every sample, end to end (`OUT` floats each).
     pub fn predict(&mut self, data: &Dataset) -> Result<Vec<f32>, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         let mut out = Vec::new();
         self.predict_into(data, &mut out)?;
         Ok(out)
@@ -381,11 +384,13 @@ where
 
     /// Like [`Model::predict`], into a buffer the caller reuses.
     pub fn predict_into(&mut self, data: &Dataset, out: &mut Vec<f32>) -> Result<(), TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         self.run_inference(data, out, false)
     }
 
     /// The arg-max class of every sample.
     pub fn predict_classes(&mut self, data: &Dataset) -> Result<Vec<usize>, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         let mut out = std::mem::take(&mut self.out);
         self.run_inference(data, &mut out, false)?;
         let classes = out.chunks_exact(OUT).map(crate::batch::argmax).collect();
