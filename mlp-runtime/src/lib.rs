@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+mod opt_level;
 pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;

@@ -199,6 +199,7 @@ where
         data: &Dataset,
         fit: impl Into<FitWithCallbacks<'a, N>>,
     ) -> Result<History, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         let FitWithCallbacks { settings: fit, mut callbacks } = fit.into();
         if fit.batch_size == 0 {
             return Err(TrainError::Config("batch size must be at least 1".into()));
@@ -354,6 +355,7 @@ where
 
     /// Keras' `model.evaluate`: loss (penalties included) and metrics in inference mode.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<Evaluation, TrainError> {
+        crate::opt_level::warn_if_unoptimized();
         self.evaluate_with(data, 256)
     }
 
@@ -434,6 +436,8 @@ where
         out: &mut Vec<f32>,
         mc_dropout: bool,
     ) -> Result<(), TrainError> {
+        // Every prediction (`predict*`, Monte Carlo dropout) comes through here.
+        crate::opt_level::warn_if_unoptimized();
         if data.width() != I {
             return Err(TrainError::Shape {
                 what: format!("the data has {} features per sample; the network takes {I}", data.width()),
