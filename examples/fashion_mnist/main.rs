@@ -23,7 +23,7 @@ use std::time::Instant;
 
 const USAGE: &str = "\
 usage: fashion_mnist [--model plain|batchnorm|dropout|residual] [--epochs N] [--batch-size N]
-                     [--optimizer sgd|adam|adamw|nadam|rmsprop|adagrad] [--lr RATE] [--seed N]
+                     [--optimizer sgd|adam|adamw|adamax|nadam|rmsprop|adagrad] [--lr RATE] [--seed N]
                      [--validation-split F] [--threads N] [--plot PATH] [--errors PATH]
                      [--save PATH] [--quiet]
 
@@ -114,6 +114,7 @@ fn optimizer(name: &str, lr: Option<f32>) -> Result<Box<dyn Optimizer>, String> 
         "sgd" => Box::new(Sgd::new(lr.unwrap_or(0.01))),
         "adam" => Box::new(Adam::new(lr.unwrap_or(1e-3))),
         "adamw" => Box::new(AdamW::new(lr.unwrap_or(1e-3))),
+        "adamax" => Box::new(Adamax::new(lr.unwrap_or(1e-3))),
         "nadam" => Box::new(Nadam::new(lr.unwrap_or(1e-3))),
         "rmsprop" => Box::new(RMSprop::new(lr.unwrap_or(1e-3))),
         "adagrad" => Box::new(Adagrad::new(lr.unwrap_or(1e-3))),

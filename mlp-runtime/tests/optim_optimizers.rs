@@ -211,6 +211,22 @@ fn nadam_matches_keras_formula() {
     compare(Nadam::new(0.1), 7, Box::new(r), 1e-4);
 }
 
+#[test]
+fn adamax_matches_keras_formula() {
+    for (b1, b2) in [(0.9f64, 0.999f64), (0.5, 0.9)] {
+        let (lr, eps) = (0.1f64, 1e-7);
+        let r = move |t: u64, w: &mut [f64], g: &[f64], st: &mut Vec<Vec<f64>>| {
+            bufs(st, 2, w.len(), 0.0);
+            for i in 0..w.len() {
+                st[0][i] += (g[i] - st[0][i]) * (1.0 - b1);
+                st[1][i] = (b2 * st[1][i]).max(g[i].abs());
+                w[i] -= lr * st[0][i] / ((1.0 - b1.powi(t as i32)) * (st[1][i] + eps));
+            }
+        };
+        compare(Adamax::new(0.1).beta_1(b1 as f32).beta_2(b2 as f32), 7, Box::new(r), 1e-4);
+    }
+}
+
 fn keras_rmsprop(lr: f64, rho: f64, mom: f64, centered: bool) -> Box<Reference> {
     let eps = 1e-7;
     Box::new(move |_, w, g, st| {
@@ -286,6 +302,7 @@ fn every_optimizer_minimizes_a_quadratic() {
         (Box::new(RMSprop::new(0.01)), 1e-3),
         (Box::new(RMSprop::new(0.01).momentum(0.5).centered(true)), 1e-3),
         (Box::new(Adagrad::new(0.5)), 1e-4),
+        (Box::new(Adamax::new(0.05)), 1e-4),
         (Box::new(Sgd::new(0.1).clipnorm(1.0)), 1e-6),
     ];
     for (mut opt, bound) in cases {
@@ -308,6 +325,7 @@ fn all_optimizers() -> Vec<Box<dyn Fn() -> Box<dyn Optimizer>>> {
         Box::new(|| Box::new(RMSprop::new(0.01))),
         Box::new(|| Box::new(RMSprop::new(0.01).momentum(0.9).centered(true))),
         Box::new(|| Box::new(Adagrad::new(0.1))),
+        Box::new(|| Box::new(Adamax::new(0.01))),
         Box::new(|| Box::new(Adam::new(0.01).clipvalue(0.5))),
         Box::new(|| {
             Box::new(

@@ -24,6 +24,21 @@ fn exponential_decay_points() {
 }
 
 #[test]
+fn inverse_time_decay_points() {
+    // Keras' docstring example: 0.1 / (1 + 0.5 * step / 1.0).
+    let s = InverseTimeDecay::new(0.1, 1, 0.5);
+    assert!(close(s.lr(0), 0.1) && close(s.lr(1), 0.1 / 1.5) && close(s.lr(10), 0.1 / 6.0));
+    // Géron's power scheduling with c = 1: lr0 / (1 + t / s), s = 10,000 steps.
+    let s = InverseTimeDecay::new(0.01, 10_000, 1.0);
+    assert!(close(s.lr(5_000), 0.01 / 1.5) && close(s.lr(20_000), 0.01 / 3.0));
+    let s = s.staircase(true);
+    assert!(close(s.lr(9_999), 0.01) && close(s.lr(10_000), 0.005) && close(s.lr(19_999), 0.005));
+    assert!(s.validate().is_ok());
+    assert!(InverseTimeDecay::new(1.0, 0, 0.5).validate().is_err());
+    assert!(InverseTimeDecay::new(1.0, 10, -1.0).validate().is_err());
+}
+
+#[test]
 fn piecewise_constant_points() {
     // Keras' docstring example: 1.0 for the first 100001 steps, 0.5 for the next 10000, then 0.1.
     let s = PiecewiseConstantDecay::new(vec![100_000, 110_000], vec![1.0, 0.5, 0.1]).unwrap();

@@ -22,6 +22,7 @@ pub mod schedule;
 
 mod adagrad;
 mod adam;
+mod adamax;
 mod adamw;
 mod error;
 mod nadam;
@@ -31,14 +32,15 @@ mod state;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use adamax::Adamax;
 pub use adamw::AdamW;
 pub use clip::{Clip, Clipped};
 pub use error::OptimError;
 pub use nadam::Nadam;
 pub use rmsprop::RMSprop;
 pub use schedule::{
-    CosineDecay, ExponentialDecay, OneCycle, PiecewiseConstantDecay, PlateauMode, ReduceLrOnPlateau,
-    Schedule, Scheduled,
+    CosineDecay, ExponentialDecay, InverseTimeDecay, OneCycle, PiecewiseConstantDecay, PlateauMode,
+    ReduceLrOnPlateau, Schedule, Scheduled,
 };
 pub use sgd::Sgd;
 
@@ -209,8 +211,8 @@ use forward;
 pub mod prelude {
     pub use super::clip::{Clip, Clipped};
     pub use super::schedule::{
-        CosineDecay, ExponentialDecay, OneCycle, PiecewiseConstantDecay, PlateauMode, ReduceLrOnPlateau,
-        Schedule, Scheduled,
+        CosineDecay, ExponentialDecay, InverseTimeDecay, OneCycle, PiecewiseConstantDecay, PlateauMode,
+        ReduceLrOnPlateau, Schedule, Scheduled,
     };
-    pub use super::{Adagrad, Adam, AdamW, Nadam, OptimError, Optimizer, OptimizerExt, RMSprop, Sgd};
+    pub use super::{Adagrad, Adam, AdamW, Adamax, Nadam, OptimError, Optimizer, OptimizerExt, RMSprop, Sgd};
 }

@@ -17,12 +17,14 @@
 
 mod cosine;
 mod exponential;
+mod inverse_time;
 mod one_cycle;
 mod piecewise;
 mod plateau;
 
 pub use cosine::CosineDecay;
 pub use exponential::ExponentialDecay;
+pub use inverse_time::InverseTimeDecay;
 pub use one_cycle::OneCycle;
 pub use piecewise::PiecewiseConstantDecay;
 pub use plateau::{PlateauMode, PlateauState, ReduceLrOnPlateau};
