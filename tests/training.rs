@@ -261,6 +261,27 @@ fn mc_dropout_averages_stochastic_passes() {
     for s in many.chunks(3) {
         assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
+    // Every pass kept (Géron's y_probas, y_mean, y_std): the same passes as the mean alone
+    // draws, from the same seed.
+    let mut a = Model::compile(Mc::seeded(1), Sgd::new(0.1), SparseCategoricalCrossentropy::new()).seed(5);
+    let mut b = Model::compile(Mc::seeded(1), Sgd::new(0.1), SparseCategoricalCrossentropy::new()).seed(5);
+    let mean = a.predict_mc_dropout(&data, 50).unwrap();
+    let mc = b.predict_mc_dropout_passes(&data, 50).unwrap();
+    assert_eq!((mc.passes(), mc.samples, mc.width), (50, 10, 3));
+    assert!(mc.mean.iter().zip(&mean).all(|(x, y)| (x - y).abs() < 1e-5));
+    assert!(mc.std.iter().any(|&s| s > 0.01), "dropout must spread the passes: {:?}", mc.std);
+    for k in 0..50 {
+        assert_ne!(mc.pass(k), &plain[..], "pass {k} had dropout off");
+    }
+    // The deviation of sample 0, class 0 by hand.
+    let xs: Vec<f64> = (0..50).map(|k| mc.pass(k)[0] as f64).collect();
+    let m = xs.iter().sum::<f64>() / 50.0;
+    let sd = (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 50.0).sqrt();
+    assert!((mc.std[0] as f64 - sd).abs() < 1e-6, "{} vs {sd}", mc.std[0]);
+    assert!(b.predict_mc_dropout_passes(&data, 0).is_err());
+    // More than any process can hold is an error, not an abort.
+    let err = b.predict_mc_dropout_passes(&data, usize::MAX / 8).unwrap_err().to_string();
+    assert!(err.contains("more than this process can allocate"), "{err}");
 }
 
 #[test]

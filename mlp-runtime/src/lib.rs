@@ -47,7 +47,8 @@ pub mod prelude {
         ReduceLrOnPlateauCallback,
     };
     pub use crate::train::{
-        EpochLogs, Evaluation, Fit, FitWithCallbacks, History, Metric, Model, TrainError, Verbosity,
+        EpochLogs, Evaluation, Fit, FitWithCallbacks, History, McDropout, Metric, Model, TrainError,
+        Verbosity,
     };
 }
 

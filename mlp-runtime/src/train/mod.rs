@@ -20,6 +20,7 @@ mod checkpoint;
 mod error;
 mod fit;
 mod history;
+mod mc_dropout;
 mod metrics;
 mod progress;
 mod update;
@@ -28,6 +29,7 @@ pub use callbacks::{Callback, Control};
 pub use error::{StepError, TrainError};
 pub use fit::{Fit, FitWithCallbacks};
 pub use history::{EpochLogs, History};
+pub use mc_dropout::McDropout;
 pub use metrics::Metric;
 pub use progress::Verbosity;
 pub(crate) use update::apply_update;
@@ -409,25 +411,6 @@ where
         let classes = out.chunks_exact(OUT).map(crate::batch::argmax).collect();
         self.out = out;
         Ok(classes)
-    }
-
-    /// Monte Carlo dropout (Géron, ch. 11): the mean output of `passes` inference passes
-    /// with dropout kept on (batch norm still uses its moving statistics).
-    /// `passes` must be at least 1.
-    pub fn predict_mc_dropout(&mut self, data: &Dataset, passes: usize) -> Result<Vec<f32>, TrainError> {
-        if passes == 0 {
-            return Err(TrainError::Config("Monte Carlo dropout needs at least 1 pass, found 0".into()));
-        }
-        let mut mean = vec![0.0f32; data.len() * OUT];
-        let mut out = std::mem::take(&mut self.out);
-        for _ in 0..passes {
-            self.run_inference(data, &mut out, true)?;
-            mean.iter_mut().zip(&out).for_each(|(m, o)| *m += o);
-        }
-        self.out = out;
-        let k = 1.0 / passes as f32;
-        mean.iter_mut().for_each(|m| *m *= k);
-        Ok(mean)
     }
 
     fn run_inference(
