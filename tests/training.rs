@@ -216,6 +216,57 @@ fn one_set_of_fit_settings_trains_two_different_networks() {
     assert_eq!(a2.fit(&train, settings).unwrap().series("loss"), ha.series("loss"));
 }
 
+/// Records every batch it sees and stops training at batch `stop_at` of epoch 2.
+#[derive(Default)]
+struct Batches {
+    seen: Vec<(usize, usize, usize, f32, f32, f32)>,
+    begun: usize,
+    stop_at: usize,
+}
+
+impl<N> Callback<N> for Batches {
+    fn name(&self) -> &'static str {
+        "Batches"
+    }
+    fn on_batch_begin(&mut self, _: usize, _: &mut Control<'_, N>) -> Result<(), TrainError> {
+        self.begun += 1;
+        Ok(())
+    }
+    fn on_batch_end(&mut self, logs: &BatchLogs<'_>, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        let acc = logs.get("accuracy").unwrap();
+        self.seen.push((ctl.epoch + 1, logs.batch, logs.size, logs.batch_loss, logs.loss, acc));
+        ctl.stop = ctl.epoch + 1 == 2 && logs.batch == self.stop_at;
+        Ok(())
+    }
+}
+
+#[test]
+fn batch_callbacks_see_running_means_and_may_stop_mid_epoch() {
+    let train = blobs(100, 12);
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    let mut cb = Batches { stop_at: 2, ..Batches::default() };
+    let history = model.fit(&train, quiet().epochs(5).batch_size(32).callback(&mut cb)).unwrap();
+    // Epoch 1: batches 0-3 (32, 32, 32, 4 samples); epoch 2 stops after batch 2.
+    let batches: Vec<(usize, usize, usize)> = cb.seen.iter().map(|s| (s.0, s.1, s.2)).collect();
+    assert_eq!(batches, [(1, 0, 32), (1, 1, 32), (1, 2, 32), (1, 3, 4), (2, 0, 32), (2, 1, 32), (2, 2, 32)]);
+    assert_eq!(cb.begun, 7);
+    assert_eq!((history.epochs.len(), model.epoch()), (2, 2));
+    // The running mean is the size-weighted mean of the batch losses so far, and the
+    // epoch's logged loss is the last running mean (for the stopped epoch too).
+    for epoch in [1, 2] {
+        let rows: Vec<_> = cb.seen.iter().filter(|s| s.0 == epoch).collect();
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        for r in &rows {
+            sum += r.3 as f64 * r.2 as f64;
+            n += r.2;
+            assert!((r.4 as f64 - sum / n as f64).abs() < 1e-5, "{r:?}");
+            assert!((0.0..=1.0).contains(&r.5));
+        }
+        assert_eq!(history.series("loss")[epoch - 1], rows.last().unwrap().4);
+        assert_eq!(history.series("accuracy")[epoch - 1], rows.last().unwrap().5);
+    }
+}
+
 #[test]
 fn lr_scheduler_and_plateau_change_the_rate() {
     let train = blobs(60, 8);

@@ -47,8 +47,8 @@ pub mod prelude {
         ReduceLrOnPlateauCallback,
     };
     pub use crate::train::{
-        EpochLogs, Evaluation, Fit, FitWithCallbacks, History, McDropout, Metric, Model, TrainError,
-        Verbosity,
+        BatchLogs, EpochLogs, Evaluation, Fit, FitWithCallbacks, History, McDropout, Metric, Model,
+        TrainError, Verbosity,
     };
 }
 

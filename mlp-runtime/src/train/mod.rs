@@ -28,7 +28,7 @@ mod update;
 pub use callbacks::{Callback, Control};
 pub use error::{StepError, TrainError};
 pub use fit::{Fit, FitWithCallbacks};
-pub use history::{EpochLogs, History};
+pub use history::{BatchLogs, EpochLogs, History};
 pub use mc_dropout::McDropout;
 pub use metrics::Metric;
 pub use progress::Verbosity;
@@ -252,6 +252,9 @@ where
         self.order = train.indices();
         // Sized once per call: the steps below add into it without allocating.
         let mut correct = vec![0usize; self.metrics.len()];
+        let mut running = vec![0.0f32; self.metrics.len()];
+        // Per-batch hooks only when there is a callback to call.
+        let per_batch = !callbacks.is_empty();
         for _ in 0..fit.epochs {
             let epoch = self.epoch + 1;
             let mut stop = false;
@@ -268,6 +271,9 @@ where
             correct.fill(0);
             let order = std::mem::take(&mut self.order);
             for (b, chunk) in order.chunks(fit.batch_size).enumerate() {
+                if per_batch {
+                    self.with_control(|ctl| callbacks.iter_mut().try_for_each(|c| c.on_batch_begin(b, ctl)))?;
+                }
                 train.fill_batch(chunk, &mut self.x)?;
                 train.fill_targets(chunk, &mut self.targets)?;
                 // The next batch's rows load while this step computes.
@@ -279,6 +285,30 @@ where
                 seen += chunk.len();
                 let acc = (!self.metrics.is_empty()).then(|| correct[0] as f64 / seen as f64);
                 progress.step(loss_sum / seen as f64, acc);
+                if per_batch {
+                    running.iter_mut().zip(&correct).for_each(|(r, c)| *r = (*c as f64 / seen as f64) as f32);
+                    // Lent out of `self` while the callbacks hold `self` through `Control`
+                    // (a move of the Vec, no allocation).
+                    let metrics = std::mem::take(&mut self.metrics);
+                    let logs = BatchLogs {
+                        batch: b,
+                        size: chunk.len(),
+                        batch_loss: stats.loss,
+                        loss: (loss_sum / seen as f64) as f32,
+                        metrics: &metrics,
+                        metric_values: &running,
+                    };
+                    let r = self.with_control(|ctl| {
+                        let r = callbacks.iter_mut().try_for_each(|c| c.on_batch_end(&logs, ctl));
+                        stop |= ctl.stop;
+                        r
+                    });
+                    self.metrics = metrics;
+                    r?;
+                    if stop {
+                        break;
+                    }
+                }
             }
             self.order = order;
             let mut values = vec![("loss".to_string(), (loss_sum / seen as f64) as f32)];
@@ -295,7 +325,7 @@ where
             progress.epoch_end(&logs, steps);
             self.with_control(|ctl| {
                 let r = callbacks.iter_mut().try_for_each(|c| c.on_epoch_end(&logs, ctl));
-                stop = ctl.stop;
+                stop |= ctl.stop;
                 r
             })?;
             history.epochs.push(logs);

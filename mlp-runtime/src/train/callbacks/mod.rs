@@ -1,4 +1,4 @@
-//! Callbacks `fit` calls around epochs, like Keras': early stopping, learning-rate
+//! Callbacks `fit` calls around epochs and batches, like Keras': early stopping, learning-rate
 //! scheduling, reduce-on-plateau, CSV logging and checkpoints.
 
 mod csv_logger;
@@ -13,7 +13,7 @@ pub use lr_scheduler::LearningRateScheduler;
 pub use model_checkpoint::ModelCheckpoint;
 pub use plateau::ReduceLrOnPlateauCallback;
 
-use super::{EpochLogs, TrainError};
+use super::{BatchLogs, EpochLogs, TrainError};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 
@@ -56,6 +56,16 @@ pub trait Callback<N> {
     fn on_epoch_begin(&mut self, _epoch: usize, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         Ok(())
     }
+    /// Before each batch (`batch` is 0-based within the epoch, as in Keras).
+    fn on_batch_begin(&mut self, _batch: usize, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
+    /// After each batch's step, with the epoch's running means so far. Setting
+    /// [`Control::stop`] ends training after this batch: the epoch ends early (its logs
+    /// cover the batches run, and [`Callback::on_epoch_end`] still runs), then training.
+    fn on_batch_end(&mut self, _logs: &BatchLogs<'_>, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        Ok(())
+    }
     /// After each epoch, with its logs (validation figures included).
     fn on_epoch_end(&mut self, _logs: &EpochLogs, _ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         Ok(())
@@ -77,6 +87,12 @@ impl<N, C: Callback<N> + ?Sized> Callback<N> for &mut C {
     }
     fn on_epoch_begin(&mut self, epoch: usize, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         (**self).on_epoch_begin(epoch, ctl)
+    }
+    fn on_batch_begin(&mut self, batch: usize, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_batch_begin(batch, ctl)
+    }
+    fn on_batch_end(&mut self, logs: &BatchLogs<'_>, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
+        (**self).on_batch_end(logs, ctl)
     }
     fn on_epoch_end(&mut self, logs: &EpochLogs, ctl: &mut Control<'_, N>) -> Result<(), TrainError> {
         (**self).on_epoch_end(logs, ctl)
