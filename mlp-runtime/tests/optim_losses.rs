@@ -110,7 +110,7 @@ fn sparse_categorical_values() {
     let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
     assert!(close(l.loss_sum(&[1.0, 2.0, 3.0], 3, Targets::Classes(&[2])), lse - 3.0, 1e-6));
     assert!(close(l.loss_sum(&[0.0, 0.0], 2, Targets::Classes(&[0])), 2f64.ln(), 1e-6));
-    assert_eq!(l, SparseCategoricalCrossentropy { from_logits: true });
+    assert_eq!(l, SparseCategoricalCrossentropy::from_logits());
     assert_eq!(SparseCategoricalCrossentropy::default(), SparseCategoricalCrossentropy::new());
 }
 
@@ -339,6 +339,90 @@ fn binary_grad_matches_finite_differences() {
     check_plain(&BinaryCrossentropy::new(), &out, 2, t, 1e-3, 2e-3);
     check_plain(&BinaryCrossentropy::from_logits(), &[1.0, -0.5, 2.0, 0.3], 2, t, 1e-2, 2e-3);
     check_plain(&BinaryCrossentropy::new(), &out, 2, Targets::Classes(&[0, 1]), 1e-3, 2e-3);
+}
+
+#[test]
+fn label_smoothing_is_keras_and_its_gradients_match_finite_differences() {
+    let (ls, out) = (0.1f32, [0.7f32, 0.2, 0.1, 0.1, 0.8, 0.1]);
+    // Keras: y = y * (1 - ls) + ls / classes, then the usual cross-entropy.
+    let smooth = |onehot: &[f32]| -> Vec<f32> { onehot.iter().map(|&t| t * (1.0 - ls) + ls / 3.0).collect() };
+    let rows = smooth(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    let want: f64 = out.iter().zip(&rows).map(|(&p, &t)| -(t as f64) * (p as f64).ln()).sum::<f64>() / 2.0;
+    let cat = CategoricalCrossentropy::new().label_smoothing(ls);
+    let sparse = SparseCategoricalCrossentropy::new().label_smoothing(ls);
+    let onehot = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+    assert!(close(value(&cat, &out, 3, Targets::Values(&onehot)), want, 1e-6));
+    // The sparse loss is the categorical one on the labels' one-hot rows, in every mode.
+    assert!(close(value(&sparse, &out, 3, Targets::Classes(&[0, 1])), want, 1e-6));
+    assert!(close(sparse.loss_sum(&out, 3, Targets::Classes(&[0, 1])), 2.0 * want, 1e-6));
+    let z = [1.0, -0.5, 2.0, 0.3, 0.0, -1.2];
+    for (a, b) in [
+        (sparse, cat),
+        (
+            SparseCategoricalCrossentropy::from_logits().label_smoothing(ls),
+            CategoricalCrossentropy::from_logits().label_smoothing(ls),
+        ),
+    ] {
+        for fused in [false, true] {
+            if fused && a.from_logits {
+                continue;
+            }
+            let y = if fused { softmax(&z, 3) } else { z.to_vec() };
+            let (mut ga, mut gb) = ([0.0; 6], [0.0; 6]);
+            let la = a.loss_and_grad(&y, 3, Targets::Classes(&[0, 2]), &mut ga, fused);
+            let lb = b.loss_and_grad(&y, 3, Targets::Values(&[1.0, 0.0, 0.0, 0.0, 0.0, 1.0]), &mut gb, fused);
+            assert!(
+                close(la as f64, lb as f64, 1e-6) && ga.iter().zip(&gb).all(|(x, y)| (x - y).abs() < 1e-6)
+            );
+        }
+    }
+    // Gradients, on probabilities, logits and through the softmax.
+    check_plain(&sparse, &[0.3, 0.5, 0.4, 0.2, 0.1, 0.6], 3, Targets::Classes(&[1, 2]), 1e-3, 2e-3);
+    check_plain(
+        &cat,
+        &[0.3, 0.5, 0.4, 0.2, 0.1, 0.6],
+        3,
+        Targets::Values(&[0.2, 0.8, 0.0, 0.0, 0.5, 0.5]),
+        1e-3,
+        2e-3,
+    );
+    check_plain(
+        &SparseCategoricalCrossentropy::from_logits().label_smoothing(0.2),
+        &z,
+        3,
+        Targets::Classes(&[0, 2]),
+        1e-2,
+        2e-3,
+    );
+    check_fused(&sparse, Activation::Softmax, &z, 3, Targets::Classes(&[0, 2]));
+    check_fused(&cat, Activation::Softmax, &z, 3, Targets::Values(&[0.2, 0.8, 0.0, 0.0, 0.5, 0.5]));
+    // Binary: y = y * (1 - ls) + ls / 2.
+    let bce = BinaryCrossentropy::new().label_smoothing(0.2);
+    let (p, t) = ([0.9f32, 0.2], [1.0f32, 0.0]);
+    let want: f64 = p
+        .iter()
+        .zip(&t)
+        .map(|(&p, &t)| {
+            let (p, t) = (p as f64, t as f64 * 0.8 + 0.1);
+            -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / 2.0;
+    assert!(close(value(&bce, &p, 1, Targets::Values(&t)), want, 1e-6));
+    check_plain(&bce, &[0.9, 0.2, 0.4, 0.6], 2, Targets::Values(&[1.0, 0.0, 0.3, 1.0]), 1e-3, 2e-3);
+    check_plain(
+        &BinaryCrossentropy::from_logits().label_smoothing(0.2),
+        &[1.0, -0.5, 2.0, 0.3],
+        2,
+        Targets::Classes(&[0, 1]),
+        1e-2,
+        2e-3,
+    );
+    check_fused(&bce, Activation::Sigmoid, &[1.0, -0.5, 2.0, 0.3], 2, Targets::Values(&[1.0, 0.0, 0.3, 1.0]));
+    // Out of Keras' range: refused once, before training.
+    assert!(cat.label_smoothing(1.5).check_output(Some(Activation::Softmax), 3).is_err());
+    assert!(BinaryCrossentropy::new().label_smoothing(-0.1).check_output(None, 1).is_err());
+    assert!(sparse.check_output(Some(Activation::Softmax), 3).is_ok());
 }
 
 #[test]

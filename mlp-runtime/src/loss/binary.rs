@@ -5,7 +5,9 @@
 //! `bce = -(t log_sigmoid(z) + (1 - t) log_sigmoid(-z))`. A sample's loss is the mean over
 //! its width, the batch loss the mean over samples.
 
-use super::{batch_size, check_classes, check_values, fail, Loss, TargetError, Targets, EPSILON};
+use super::{
+    batch_size, check_classes, check_smoothing, check_values, fail, Loss, TargetError, Targets, EPSILON,
+};
 use crate::activation::sigmoid;
 use crate::Activation;
 
@@ -25,21 +27,37 @@ use crate::Activation;
 /// let l = loss.loss_sum(&[0.8, 0.4], 1, Targets::Values(&[1.0, 0.0]));
 /// assert!((l + 0.8f64.ln() + 0.6f64.ln()).abs() < 1e-6);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BinaryCrossentropy {
     /// The output holds logits (no sigmoid layer); a stable log-sigmoid is applied.
     pub from_logits: bool,
+    /// Label smoothing in `[0, 1]` (see [`BinaryCrossentropy::label_smoothing`]).
+    pub label_smoothing: f32,
 }
 
 impl BinaryCrossentropy {
     /// On probabilities (Keras' default): the network ends in sigmoid.
     pub const fn new() -> Self {
-        BinaryCrossentropy { from_logits: false }
+        BinaryCrossentropy { from_logits: false, label_smoothing: 0.0 }
     }
 
     /// On logits: the network ends in a linear layer.
     pub const fn from_logits() -> Self {
-        BinaryCrossentropy { from_logits: true }
+        BinaryCrossentropy { from_logits: true, label_smoothing: 0.0 }
+    }
+
+    /// Keras' `label_smoothing = s` in `[0, 1]`: each label `t` becomes
+    /// `(1 - s) * t + s / 2`.
+    #[must_use]
+    pub const fn label_smoothing(mut self, s: f32) -> Self {
+        self.label_smoothing = s;
+        self
+    }
+
+    /// Sample element `n`'s label, smoothed.
+    fn label(&self, targets: Targets<'_>, n: usize, width: usize) -> Option<f32> {
+        let s = self.label_smoothing;
+        label(targets, n, width).map(|t| if s == 0.0 { t } else { t * (1.0 - s) + 0.5 * s })
     }
 }
 
@@ -70,7 +88,7 @@ impl Loss for BinaryCrossentropy {
         let scale = 1.0 / output.len() as f32;
         let mut total = 0.0f64;
         for (n, (&y, g)) in output.iter().zip(grad.iter_mut()).enumerate() {
-            let Some(t) = label(targets, n, width) else { return fail(grad) };
+            let Some(t) = self.label(targets, n, width) else { return fail(grad) };
             let (loss, d) = if self.from_logits {
                 // Keras: t * softplus(-z) + (1 - t) * softplus(z); derivative sigmoid(z) - t.
                 (t * softplus(-y) + (1.0 - t) * softplus(y), sigmoid(y) - t)
@@ -100,7 +118,7 @@ impl Loss for BinaryCrossentropy {
         }
         let mut total = 0.0f64;
         for (n, &y) in output.iter().enumerate() {
-            let Some(t) = label(targets, n, width) else { return f64::NAN };
+            let Some(t) = self.label(targets, n, width) else { return f64::NAN };
             let loss = if self.from_logits {
                 t * softplus(-y) + (1.0 - t) * softplus(y)
             } else {
@@ -122,6 +140,7 @@ impl Loss for BinaryCrossentropy {
     }
 
     fn check_output(&self, act: Option<Activation>, width: usize) -> Result<(), TargetError> {
+        check_smoothing(self.name(), self.label_smoothing)?;
         // A softmax's units share one distribution; binary cross-entropy scores each unit
         // as its own yes/no, so it trains without learning (loss falls, accuracy stays at
         // chance). Sigmoid units (multi-label) are independent and fine.

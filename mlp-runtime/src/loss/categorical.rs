@@ -5,7 +5,9 @@
 //! `p = output / sum(output)`, `p = clip(p, 1e-7, 1 - 1e-7)`, `loss = -sum(target * log(p))`;
 //! on logits: `loss = -sum(target * log_softmax(output))`. The batch loss is the mean.
 
-use super::{batch_size, check_classes, check_values, fail, Loss, TargetError, Targets, EPSILON};
+use super::{
+    batch_size, check_classes, check_smoothing, check_values, fail, Loss, TargetError, Targets, EPSILON,
+};
 use crate::Activation;
 
 /// Cross-entropy between integer class labels and the network's class scores, Keras'
@@ -24,10 +26,12 @@ use crate::Activation;
 /// let l = loss.loss_sum(&[0.0, 0.0], 2, Targets::Classes(&[1]));
 /// assert!((l - 2f64.ln()).abs() < 1e-6);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SparseCategoricalCrossentropy {
     /// The output holds unnormalized scores (no softmax layer); a stable log-softmax is applied.
     pub from_logits: bool,
+    /// Label smoothing in `[0, 1]` (see [`SparseCategoricalCrossentropy::label_smoothing`]).
+    pub label_smoothing: f32,
 }
 
 /// Cross-entropy between target distributions (usually one-hot rows) and the network's
@@ -42,33 +46,53 @@ pub struct SparseCategoricalCrossentropy {
 /// let l = loss.loss_sum(&[0.25, 0.75], 2, Targets::Values(&[0.0, 1.0]));
 /// assert!((l + 0.75f64.ln()).abs() < 1e-6);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CategoricalCrossentropy {
     /// The output holds unnormalized scores (no softmax layer); a stable log-softmax is applied.
     pub from_logits: bool,
+    /// Label smoothing in `[0, 1]` (see [`CategoricalCrossentropy::label_smoothing`]).
+    pub label_smoothing: f32,
 }
 
 impl SparseCategoricalCrossentropy {
     /// On probabilities (Keras' default): the network ends in softmax.
     pub const fn new() -> Self {
-        SparseCategoricalCrossentropy { from_logits: false }
+        SparseCategoricalCrossentropy { from_logits: false, label_smoothing: 0.0 }
     }
 
     /// On logits: the network ends in a linear layer.
     pub const fn from_logits() -> Self {
-        SparseCategoricalCrossentropy { from_logits: true }
+        SparseCategoricalCrossentropy { from_logits: true, label_smoothing: 0.0 }
+    }
+
+    /// Label smoothing `s` in `[0, 1]`, defined as for the one-hot row of each label:
+    /// the target becomes `(1 - s) * onehot + s / classes`. Keras 3's
+    /// `SparseCategoricalCrossentropy` has no `label_smoothing`; this is what its
+    /// `CategoricalCrossentropy(label_smoothing=s)` does with the one-hot rows.
+    #[must_use]
+    pub const fn label_smoothing(mut self, s: f32) -> Self {
+        self.label_smoothing = s;
+        self
     }
 }
 
 impl CategoricalCrossentropy {
     /// On probabilities (Keras' default): the network ends in softmax.
     pub const fn new() -> Self {
-        CategoricalCrossentropy { from_logits: false }
+        CategoricalCrossentropy { from_logits: false, label_smoothing: 0.0 }
     }
 
     /// On logits: the network ends in a linear layer.
     pub const fn from_logits() -> Self {
-        CategoricalCrossentropy { from_logits: true }
+        CategoricalCrossentropy { from_logits: true, label_smoothing: 0.0 }
+    }
+
+    /// Keras' `label_smoothing = s` in `[0, 1]`: each target row `t` becomes
+    /// `(1 - s) * t + s / classes`.
+    #[must_use]
+    pub const fn label_smoothing(mut self, s: f32) -> Self {
+        self.label_smoothing = s;
+        self
     }
 }
 
@@ -81,6 +105,10 @@ impl Loss for SparseCategoricalCrossentropy {
         !self.from_logits && act == Some(Activation::Softmax)
     }
 
+    fn check_output(&self, _act: Option<Activation>, _width: usize) -> Result<(), TargetError> {
+        check_smoothing(self.name(), self.label_smoothing)
+    }
+
     fn loss_and_grad(
         &self,
         output: &[f32],
@@ -89,11 +117,11 @@ impl Loss for SparseCategoricalCrossentropy {
         grad: &mut [f32],
         fused: bool,
     ) -> f32 {
-        mean_and_grad(true, self.from_logits, output, width, targets, grad, fused)
+        mean_and_grad(true, self.from_logits, self.label_smoothing, output, width, targets, grad, fused)
     }
 
     fn loss_sum(&self, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
-        sum(true, self.from_logits, output, width, targets)
+        sum(true, self.from_logits, self.label_smoothing, output, width, targets)
     }
 
     fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
@@ -124,6 +152,10 @@ impl Loss for CategoricalCrossentropy {
         !self.from_logits && act == Some(Activation::Softmax)
     }
 
+    fn check_output(&self, _act: Option<Activation>, _width: usize) -> Result<(), TargetError> {
+        check_smoothing(self.name(), self.label_smoothing)
+    }
+
     fn loss_and_grad(
         &self,
         output: &[f32],
@@ -132,11 +164,11 @@ impl Loss for CategoricalCrossentropy {
         grad: &mut [f32],
         fused: bool,
     ) -> f32 {
-        mean_and_grad(false, self.from_logits, output, width, targets, grad, fused)
+        mean_and_grad(false, self.from_logits, self.label_smoothing, output, width, targets, grad, fused)
     }
 
     fn loss_sum(&self, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
-        sum(false, self.from_logits, output, width, targets)
+        sum(false, self.from_logits, self.label_smoothing, output, width, targets)
     }
 
     fn check_targets(&self, targets: Targets<'_>, width: usize) -> Result<(), TargetError> {
@@ -156,39 +188,66 @@ fn class_of(x: f32, width: usize) -> Option<usize> {
     }
 }
 
-/// One sample's target.
+/// One sample's target, smoothed: `keep * raw + add` (`keep` 1 and `add` 0 unsmoothed,
+/// which gives `raw` back exactly).
 #[derive(Clone, Copy)]
-enum Target<'a> {
+struct Target<'a> {
+    raw: Raw<'a>,
+    keep: f32,
+    add: f32,
+    width: usize,
+}
+
+/// A target as the data gives it.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
     Class(usize),
     Dist(&'a [f32]),
 }
 
 impl Target<'_> {
-    fn at(&self, j: usize) -> f32 {
-        match *self {
-            Target::Class(k) => (j == k) as u8 as f32,
-            Target::Dist(t) => t[j],
+    /// The class of an unsmoothed class label: the loss then reads one output only.
+    fn class(&self) -> Option<usize> {
+        match self.raw {
+            Raw::Class(k) if self.add == 0.0 => Some(k),
+            _ => None,
         }
     }
 
+    fn at(&self, j: usize) -> f32 {
+        let raw = match self.raw {
+            Raw::Class(k) => (j == k) as u8 as f32,
+            Raw::Dist(t) => t[j],
+        };
+        self.keep * raw + self.add
+    }
+
     fn sum(&self) -> f32 {
-        match *self {
-            Target::Class(_) => 1.0,
-            Target::Dist(t) => t.iter().sum(),
+        match self.raw {
+            Raw::Class(_) if self.add == 0.0 => 1.0,
+            _ => (0..self.width).map(|j| self.at(j)).sum(),
         }
     }
 }
 
 /// Sample `i`'s target, or `None` when the targets do not fit the batch.
-fn target<'a>(sparse: bool, targets: Targets<'a>, i: usize, width: usize) -> Option<Target<'a>> {
-    match targets {
+fn target<'a>(
+    sparse: bool,
+    smoothing: f32,
+    targets: Targets<'a>,
+    i: usize,
+    width: usize,
+) -> Option<Target<'a>> {
+    let raw = match targets {
         Targets::Classes(c) => {
             let k = c[i] as usize;
-            (k < width).then_some(Target::Class(k))
+            (k < width).then_some(Raw::Class(k))?
         }
-        Targets::Values(v) if sparse => class_of(v[i], width).map(Target::Class),
-        Targets::Values(v) => Some(Target::Dist(&v[i * width..(i + 1) * width])),
-    }
+        Targets::Values(v) if sparse => class_of(v[i], width).map(Raw::Class)?,
+        Targets::Values(v) => Raw::Dist(&v[i * width..(i + 1) * width]),
+    };
+    // Keras: y_true * (1 - label_smoothing) + label_smoothing / num_classes.
+    Some(Target { raw, keep: 1.0 - smoothing, add: smoothing / width as f32, width })
 }
 
 /// True when the targets hold exactly one entry (or row) per sample.
@@ -210,9 +269,11 @@ enum Mode {
     Logits,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn mean_and_grad(
     sparse: bool,
     from_logits: bool,
+    smoothing: f32,
     output: &[f32],
     width: usize,
     targets: Targets<'_>,
@@ -232,13 +293,20 @@ fn mean_and_grad(
     let scale = 1.0 / batch as f32;
     let mut total = 0.0;
     for (i, (o, g)) in output.chunks_exact(width).zip(grad.chunks_exact_mut(width)).enumerate() {
-        let Some(t) = target(sparse, targets, i, width) else { return fail(grad) };
+        let Some(t) = target(sparse, smoothing, targets, i, width) else { return fail(grad) };
         total += sample(o, t, mode, Some(g), scale);
     }
     (total / batch as f64) as f32
 }
 
-fn sum(sparse: bool, from_logits: bool, output: &[f32], width: usize, targets: Targets<'_>) -> f64 {
+fn sum(
+    sparse: bool,
+    from_logits: bool,
+    smoothing: f32,
+    output: &[f32],
+    width: usize,
+    targets: Targets<'_>,
+) -> f64 {
     let mode = if from_logits { Mode::Logits } else { Mode::Probs };
     let Some(batch) = batch_size(output, width) else { return f64::NAN };
     if !targets_fit(sparse, targets, batch, width) {
@@ -246,7 +314,7 @@ fn sum(sparse: bool, from_logits: bool, output: &[f32], width: usize, targets: T
     }
     let mut total = 0.0;
     for (i, o) in output.chunks_exact(width).enumerate() {
-        let Some(t) = target(sparse, targets, i, width) else { return f64::NAN };
+        let Some(t) = target(sparse, smoothing, targets, i, width) else { return f64::NAN };
         total += sample(o, t, mode, None, 0.0);
     }
     total
@@ -261,10 +329,11 @@ fn sample(o: &[f32], t: Target<'_>, mode: Mode, g: Option<&mut [f32]>, scale: f3
             let sum_exp: f32 = o.iter().map(|&x| (x - max).exp()).sum();
             let lse = max + sum_exp.ln();
             let mut loss = 0.0f64;
-            match t {
-                Target::Class(k) => loss = (lse - o[k]) as f64,
-                Target::Dist(t) => {
-                    for (&x, &tj) in o.iter().zip(t) {
+            match t.class() {
+                Some(k) => loss = (lse - o[k]) as f64,
+                None => {
+                    for (j, &x) in o.iter().enumerate() {
+                        let tj = t.at(j);
                         if tj != 0.0 {
                             loss += (tj * (lse - x)) as f64;
                         }
@@ -285,13 +354,14 @@ fn sample(o: &[f32], t: Target<'_>, mode: Mode, g: Option<&mut [f32]>, scale: f3
             let s: f32 = o.iter().sum();
             let inv = 1.0 / s;
             let clipped = |x: f32| (x * inv).clamp(EPSILON, 1.0 - EPSILON);
-            let loss = match t {
-                Target::Class(k) => -(clipped(o[k]).ln() as f64),
-                Target::Dist(t) => o
+            let loss = match t.class() {
+                Some(k) => -(clipped(o[k]).ln() as f64),
+                None => o
                     .iter()
-                    .zip(t)
-                    .filter(|(_, &tj)| tj != 0.0)
-                    .map(|(&x, &tj)| -((tj * clipped(x).ln()) as f64))
+                    .enumerate()
+                    .map(|(j, &x)| (t.at(j), x))
+                    .filter(|&(tj, _)| tj != 0.0)
+                    .map(|(tj, x)| -((tj * clipped(x).ln()) as f64))
                     .sum(),
             };
             let Some(g) = g else { return loss };
@@ -309,9 +379,9 @@ fn sample(o: &[f32], t: Target<'_>, mode: Mode, g: Option<&mut [f32]>, scale: f3
                     let p = x * inv;
                     p > EPSILON && p < 1.0 - EPSILON
                 };
-                let ta: f32 = match t {
-                    Target::Class(k) => active(o[k]) as u8 as f32,
-                    Target::Dist(t) => o.iter().zip(t).filter(|(&x, _)| active(x)).map(|(_, &tj)| tj).sum(),
+                let ta: f32 = match t.class() {
+                    Some(k) => active(o[k]) as u8 as f32,
+                    None => o.iter().enumerate().filter(|&(_, &x)| active(x)).map(|(j, _)| t.at(j)).sum(),
                 };
                 for (j, (gj, &x)) in g.iter_mut().zip(o).enumerate() {
                     let tj = t.at(j);

@@ -212,6 +212,15 @@ fn check_classes(name: &str, classes: &[u32], width: usize) -> Result<(), Target
     Err(TargetError::new(m))
 }
 
+/// Keras' range for `label_smoothing`: `[0, 1]`.
+fn check_smoothing(name: &str, s: f32) -> Result<(), TargetError> {
+    if (0.0..=1.0).contains(&s) {
+        Ok(())
+    } else {
+        Err(TargetError::new(format!("{name}: label_smoothing must be in [0, 1], found {s}")))
+    }
+}
+
 /// Re-exports for `mlp::prelude`.
 pub mod prelude {
     pub use super::{
