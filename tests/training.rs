@@ -192,6 +192,20 @@ fn early_stopping_stops_and_restores_the_best_weights() {
 }
 
 #[test]
+fn unlabeled_data_predicts_like_labelled_data_and_cannot_train() {
+    let labelled = blobs(20, 2);
+    let features = Dataset::unlabeled(labelled.features().to_vec(), 4).unwrap();
+    let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    assert_eq!(model.predict(&features).unwrap(), model.predict(&labelled).unwrap());
+    assert_eq!(model.predict_mc_dropout(&features, 2).unwrap().len(), 20 * 3);
+    let err = model.fit(&features, quiet()).unwrap_err().to_string();
+    assert!(err.starts_with("training data has no labels (Dataset::unlabeled)"), "{err}");
+    let err = model.fit(&labelled, quiet().validation_data(&features)).unwrap_err().to_string();
+    assert!(err.starts_with("validation data has no labels"), "{err}");
+    assert_eq!(model.epoch(), 0);
+}
+
+#[test]
 fn binary_crossentropy_on_a_softmax_is_refused_before_training() {
     let mut model = Model::compile(Frozen::seeded(3), Sgd::new(0.1), BinaryCrossentropy::new());
     let err = model.fit(&blobs(30, 1), quiet()).unwrap_err().to_string();

@@ -8,6 +8,7 @@ use crate::rng::Rng;
 
 /// What a dataset's samples are labelled with.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum TargetData {
     /// One class index per sample (classification).
     Classes(Vec<u32>),
@@ -18,14 +19,17 @@ pub enum TargetData {
         /// Floats per sample.
         width: usize,
     },
+    /// No labels, for this many samples: features to predict on ([`Dataset::unlabeled`]).
+    Unlabeled(usize),
 }
 
 impl TargetData {
-    /// Number of samples labelled.
+    /// Number of samples the targets describe (labelled or not).
     pub fn len(&self) -> usize {
         match self {
             TargetData::Classes(c) => c.len(),
             TargetData::Values { data, width } => data.len().checked_div(*width).unwrap_or(0),
+            TargetData::Unlabeled(n) => *n,
         }
     }
 
@@ -44,6 +48,7 @@ impl TargetData {
                 data: indices.iter().filter_map(|&i| row(data, *width, i)).flatten().copied().collect(),
                 width: *width,
             },
+            TargetData::Unlabeled(n) => TargetData::Unlabeled(indices.iter().filter(|&&i| i < *n).count()),
         }
     }
 }
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Dataset {
         match &self.targets {
             TargetData::Classes(_) => d.field("num_classes", &self.num_classes()),
             TargetData::Values { width, .. } => d.field("target_width", width),
+            TargetData::Unlabeled(_) => d.field("targets", &"none"),
         };
         d.finish()
     }
@@ -173,8 +179,33 @@ impl Dataset {
         match &targets {
             TargetData::Classes(c) => check_classes(c)?,
             TargetData::Values { data, width } => first_non_finite(data, *width, "target")?,
+            TargetData::Unlabeled(_) => {}
         }
         Ok(Dataset { features, width, targets })
+    }
+
+    /// Features without labels, `width` per sample: what [`Model::predict`](crate::train::Model::predict)
+    /// and its variants take when there is nothing to compare with. `fit`, `evaluate` and
+    /// the label operations (`filter`, `fill_targets`, ...) refuse it, saying so.
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// network! { Net< input(2); dense(3, softmax) > }
+    /// let new_samples = Dataset::unlabeled(vec![0.5, -1.0, 2.0, 0.1], 2)?;
+    /// let mut model = Model::compile(Net::seeded(1), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    /// assert_eq!(model.predict_classes(&new_samples)?.len(), 2);
+    /// let err = model.evaluate(&new_samples).unwrap_err();
+    /// assert!(err.to_string().contains("has no labels"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unlabeled(features: Vec<f32>, width: usize) -> Result<Self, DataError> {
+        let n = features.len().checked_div(width).unwrap_or(0);
+        Self::new(features, width, TargetData::Unlabeled(n))
+    }
+
+    /// Whether the samples have labels (classes or values).
+    pub fn is_labeled(&self) -> bool {
+        !matches!(self.targets, TargetData::Unlabeled(_))
     }
 
     /// A classification dataset: one class index per sample.
@@ -275,7 +306,7 @@ impl Dataset {
     pub fn classes(&self) -> Option<&[u32]> {
         match &self.targets {
             TargetData::Classes(c) => Some(c),
-            TargetData::Values { .. } => None,
+            TargetData::Values { .. } | TargetData::Unlabeled(_) => None,
         }
     }
 
@@ -283,7 +314,7 @@ impl Dataset {
     pub fn values(&self) -> Option<&[f32]> {
         match &self.targets {
             TargetData::Values { data, .. } => Some(data),
-            TargetData::Classes(_) => None,
+            TargetData::Classes(_) | TargetData::Unlabeled(_) => None,
         }
     }
 
@@ -368,7 +399,7 @@ impl Dataset {
                 c.iter_mut().for_each(|c| *c = f(*c));
                 check_classes(c)?;
             }
-            TargetData::Values { .. } => return Err(err),
+            TargetData::Values { .. } | TargetData::Unlabeled(_) => return Err(err),
         }
         Ok(self)
     }
@@ -377,6 +408,7 @@ impl Dataset {
         let width = match &self.targets {
             TargetData::Values { width, .. } => *width,
             TargetData::Classes(_) => 1,
+            TargetData::Unlabeled(_) => return DataError::Unlabeled { what },
         };
         DataError::NotClasses { what, width }
     }
@@ -488,6 +520,7 @@ impl Dataset {
                     }
                 }
             }
+            TargetData::Unlabeled(_) => return Err(DataError::Unlabeled { what: "fill_targets" }),
         }
         Ok(())
     }
@@ -526,7 +559,10 @@ impl Dataset {
     /// non-finite value ([`DataError::NonFinite`]).
     pub fn fill_values<const M: usize>(&self, indices: &[usize], y: &mut Batch<M>) -> Result<(), DataError> {
         let TargetData::Values { data, width } = &self.targets else {
-            return Err(DataError::shape("fill_values targets", "values", "classes"));
+            return Err(match self.targets {
+                TargetData::Unlabeled(_) => DataError::Unlabeled { what: "fill_values" },
+                _ => DataError::shape("fill_values targets", "values", "classes"),
+            });
         };
         if *width != M {
             return Err(DataError::shape("target batch width", format!("{width} (the targets' width)"), M));
@@ -758,6 +794,26 @@ mod tests {
         shuffle(&mut order, &mut seeded(1));
         assert_eq!(order, a);
         assert_eq!(order.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn an_unlabeled_dataset_fills_batches_and_refuses_label_operations() {
+        let d = Dataset::unlabeled((0..12).map(|i| i as f32).collect(), 3).unwrap();
+        assert_eq!((d.len(), d.width(), d.is_labeled(), d.num_classes()), (4, 3, false, 0));
+        let mut x = Batch::<3>::default();
+        d.fill_batch(&[3, 0], &mut x).unwrap();
+        assert_eq!(x.as_slice(), &[9.0, 10.0, 11.0, 0.0, 1.0, 2.0]);
+        // Splits and subsets stay unlabeled, with their own counts.
+        let (a, b) = d.split_at(1).unwrap();
+        assert_eq!((a.len(), b.len(), b.is_labeled()), (1, 3, false));
+        let no_labels = |e: DataError| e.to_string().contains("needs labelled samples");
+        assert!(no_labels(d.fill_targets(&[0], &mut TargetBuf::default()).unwrap_err()));
+        assert!(no_labels(d.fill_classes(&[0], &mut Vec::new()).unwrap_err()));
+        assert!(no_labels(d.filter(|_, _| true).unwrap_err()));
+        assert!(no_labels(d.fill_values(&[0], &mut Batch::<1>::default()).unwrap_err()));
+        assert!(d.class_counts().is_empty());
+        assert!(Dataset::unlabeled(vec![1.0; 5], 2).is_err(), "not whole samples");
+        assert!(Dataset::unlabeled(vec![f32::NAN; 2], 2).is_err(), "features are checked as ever");
     }
 
     #[test]

@@ -254,6 +254,13 @@ pub enum DataError {
         max: u32,
     },
 
+    /// An operation that needs labels on a dataset made by `Dataset::unlabeled`.
+    #[error("{what} needs labelled samples, but the dataset has no labels (Dataset::unlabeled); build it with Dataset::classification or Dataset::regression")]
+    Unlabeled {
+        /// The operation.
+        what: &'static str,
+    },
+
     /// A class-only operation on a dataset whose targets are values (regression).
     #[error("{what} needs class targets, but the dataset's targets are values of width {width}")]
     NotClasses {

@@ -188,6 +188,14 @@ where
         let reason = match data.targets() {
             TargetData::Classes(c) => self.loss.check_targets(Targets::Classes(c), OUT),
             TargetData::Values { data: v, .. } => self.loss.check_targets(Targets::Values(v), OUT),
+            TargetData::Unlabeled(_) => {
+                return Err(TrainError::Shape {
+                    what: format!(
+                        "{set} has no labels (Dataset::unlabeled): fit and evaluate need \
+                         Dataset::classification or Dataset::regression; predict takes unlabelled data"
+                    ),
+                });
+            }
         };
         reason.map_err(|e| TrainError::Targets { set, loss: self.loss.name(), reason: e.to_string() })
     }
