@@ -43,41 +43,7 @@ impl Adamax {
         }
     }
 
-    /// Sets the first-moment decay rate (Keras requires `[0, 1)`).
-    #[must_use]
-    pub fn beta_1(mut self, beta_1: f32) -> Self {
-        self.beta_1 = beta_1;
-        self
-    }
-
-    /// Sets the decay rate of the infinity norm (Keras requires `[0, 1)`).
-    #[must_use]
-    pub fn beta_2(mut self, beta_2: f32) -> Self {
-        self.beta_2 = beta_2;
-        self
-    }
-
-    /// Sets epsilon, added to the infinity norm for numerical stability.
-    #[must_use]
-    pub fn epsilon(mut self, epsilon: f32) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-
-    /// The first-moment decay rate (set by [`Adamax::beta_1`]).
-    pub fn get_beta_1(&self) -> f32 {
-        self.beta_1
-    }
-
-    /// The infinity norm's decay rate (set by [`Adamax::beta_2`]).
-    pub fn get_beta_2(&self) -> f32 {
-        self.beta_2
-    }
-
-    /// Epsilon (set by [`Adamax::epsilon`]).
-    pub fn get_epsilon(&self) -> f32 {
-        self.epsilon
-    }
+    beta_epsilon_settings!();
 }
 
 impl Default for Adamax {

@@ -17,6 +17,50 @@
 //! assert_eq!(opt.iterations(), 1);
 //! ```
 
+/// The builders and getters of `beta_1`, `beta_2` and `epsilon` for an optimizer that
+/// keeps them as fields of its own (Nadam, Adamax: one source for both; Adam and AdamW
+/// share theirs through `AdamRule`).
+macro_rules! beta_epsilon_settings {
+    () => {
+        /// Sets the first-moment decay rate (Keras requires `[0, 1)`).
+        #[must_use]
+        pub fn beta_1(mut self, beta_1: f32) -> Self {
+            self.beta_1 = beta_1;
+            self
+        }
+
+        /// Sets the decay rate of the second moment (Nadam) or of the infinity norm
+        /// (Adamax) (Keras requires `[0, 1)`).
+        #[must_use]
+        pub fn beta_2(mut self, beta_2: f32) -> Self {
+            self.beta_2 = beta_2;
+            self
+        }
+
+        /// Sets epsilon, added to the update's denominator for numerical stability.
+        #[must_use]
+        pub fn epsilon(mut self, epsilon: f32) -> Self {
+            self.epsilon = epsilon;
+            self
+        }
+
+        /// The first-moment decay rate (set by [`Self::beta_1`]).
+        pub fn get_beta_1(&self) -> f32 {
+            self.beta_1
+        }
+
+        /// The second decay rate (set by [`Self::beta_2`]).
+        pub fn get_beta_2(&self) -> f32 {
+            self.beta_2
+        }
+
+        /// Epsilon (set by [`Self::epsilon`]).
+        pub fn get_epsilon(&self) -> f32 {
+            self.epsilon
+        }
+    };
+}
+
 pub mod clip;
 pub mod schedule;
 

@@ -109,14 +109,7 @@ impl Schedule for CosineDecay {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        if self.decay_steps == 0 {
-            return Err(OptimError::Hyperparameter {
-                owner: "CosineDecay",
-                name: "decay_steps",
-                value: 0.0,
-                expected: "> 0",
-            });
-        }
+        super::check_decay_steps("CosineDecay", self.decay_steps)?;
         Ok(())
     }
 }

@@ -71,14 +71,7 @@ impl Schedule for ExponentialDecay {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        if self.decay_steps == 0 {
-            return Err(OptimError::Hyperparameter {
-                owner: "ExponentialDecay",
-                name: "decay_steps",
-                value: 0.0,
-                expected: "> 0",
-            });
-        }
+        super::check_decay_steps("ExponentialDecay", self.decay_steps)?;
         check("ExponentialDecay", "initial", self.initial, Range::Finite)?;
         check("ExponentialDecay", "decay_rate", self.decay_rate, Range::Finite)
     }

@@ -70,14 +70,7 @@ impl Schedule for InverseTimeDecay {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        if self.decay_steps == 0 {
-            return Err(OptimError::Hyperparameter {
-                owner: "InverseTimeDecay",
-                name: "decay_steps",
-                value: 0.0,
-                expected: "> 0",
-            });
-        }
+        super::check_decay_steps("InverseTimeDecay", self.decay_steps)?;
         check("InverseTimeDecay", "initial", self.initial, Range::Finite)?;
         check("InverseTimeDecay", "decay_rate", self.decay_rate, Range::NonNegative)
     }

@@ -31,6 +31,14 @@ pub use plateau::{PlateauMode, PlateauState, ReduceLrOnPlateau};
 
 use super::{forward, OptimError, Optimizer};
 
+/// The decay schedules' `decay_steps` must be positive (Keras raises otherwise).
+fn check_decay_steps(owner: &'static str, decay_steps: u64) -> Result<(), OptimError> {
+    if decay_steps == 0 {
+        return Err(OptimError::Hyperparameter { owner, name: "decay_steps", value: 0.0, expected: "> 0" });
+    }
+    Ok(())
+}
+
 /// A learning rate per optimizer step.
 pub trait Schedule {
     /// The learning rate of the step taken after `step` steps (so `lr(0)` is the first's).
