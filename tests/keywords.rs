@@ -2,7 +2,7 @@
 //! compiled and run. The program is generated from the tables themselves, so a new row whose
 //! runtime variant is missing, misnamed, or named differently by the runtime fails here.
 
-use mlp_dsl::keywords::{ActivationWord, ACTIVATIONS, INITIALIZERS};
+use mlp_dsl::keywords::{ActivationWord, ACTIVATIONS, DISTRIBUTIONS, FAN_MODES, INITIALIZERS};
 use std::fmt::Write as _;
 
 /// The keyword the runtime's `Activation::name` gives back: a variant's first keyword.
@@ -12,7 +12,8 @@ fn canonical(w: &ActivationWord) -> &'static str {
 
 /// A network with, for each activation, a standalone layer (with its default and with an
 /// explicit argument when it takes one) and a dense layer using it; and a dense layer per
-/// initializer. Then a `main` that checks what the runtime built from each.
+/// initializer and per `variance_scaling` mode and distribution. Then a `main` that checks
+/// what the runtime built from each.
 fn program() -> String {
     let (mut layers, mut checks) = (String::new(), String::new());
     let c = &mut checks;
@@ -44,6 +45,21 @@ fn program() -> String {
             _ => "w.iter().all(|x| x.is_finite()) && w.iter().any(|x| *x != w[0])",
         };
         writeln!(c, "let w = net.i_{k}.weight(); assert!({rule}, \"{k}: {{w:?}}\");").unwrap();
+    }
+    for m in FAN_MODES {
+        for d in DISTRIBUTIONS {
+            let (mk, dk) = (m.keyword, d.keyword);
+            let init = format!("variance_scaling(scale = 2.0, mode = {mk}, distribution = {dk})");
+            writeln!(layers, "v_{mk}_{dk}: dense(3, init = {init});").unwrap();
+            // The runtime's variants, named as the tables say.
+            let value = format!(
+                "Init::VarianceScaling(VarianceScaling {{ scale: 2.0, mode: FanMode::{}, distribution: ScalingDistribution::{} }})",
+                m.variant, d.variant
+            );
+            writeln!(c, "assert_eq!({value}.name(), \"variance_scaling\");").unwrap();
+            writeln!(c, "let w = net.v_{mk}_{dk}.weight(); assert!(w.iter().all(|x| x.is_finite()) && w.iter().any(|x| *x != w[0]));")
+                .unwrap();
+        }
     }
     format!(
         "use mlp::prelude::*;\n\n\

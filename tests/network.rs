@@ -332,3 +332,107 @@ fn the_read_only_walk_sees_what_the_mutable_walk_sees() {
         ]
     );
 }
+
+// Chapter 11's forms (issue 14), all in one network.
+network! {
+    pub Chapter11<
+        input(6);
+        batch_norm(center = false);
+        dense(5, prelu, init = variance_scaling(scale = 2, mode = fan_avg, distribution = uniform));
+        repeat(2)< dense(5, selu, init = lecun_normal, max_norm = 0.5); alpha_dropout(0.1) >;
+        residual< repeat(2)< dense(5, tanh) >; batch_norm(scale = false) >;
+        batch_norm(center = false, scale = false);
+        dense(3, softmax)
+    >
+}
+
+#[test]
+fn chapter_11_forms_name_count_and_check_their_gradients() {
+    let names: Vec<String> = walk_ref(&Chapter11::seeded(1)).into_iter().map(|(n, ..)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "batch_norm_0.weight",
+            "batch_norm_0.running_mean",
+            "batch_norm_0.running_var",
+            "dense_0.weight",
+            "dense_0.bias",
+            "prelu_0.weight",
+            "dense_1.weight",
+            "dense_1.bias",
+            "dense_2.weight",
+            "dense_2.bias",
+            "residual_0.dense_0.weight",
+            "residual_0.dense_0.bias",
+            "residual_0.dense_1.weight",
+            "residual_0.dense_1.bias",
+            "residual_0.batch_norm_0.bias",
+            "residual_0.batch_norm_0.running_mean",
+            "residual_0.batch_norm_0.running_var",
+            "batch_norm_1.running_mean",
+            "batch_norm_1.running_var",
+            "dense_3.weight",
+            "dense_3.bias",
+        ]
+    );
+    // Keras' counts: gamma only (6) + 2 x 6 moving; 35 + 5 slopes; 2 x 30; body 2 x 30 + beta 5
+    // + 2 x 5 moving; 2 x 5 moving; 18.
+    let summary = Chapter11::summary();
+    assert_eq!(Chapter11::PARAMS, 18 + 40 + 60 + 75 + 10 + 18);
+    assert_eq!(Chapter11::TRAINABLE_PARAMS, 6 + 40 + 60 + 65 + 18);
+    let table = summary.to_string();
+    for row in [
+        "batch_norm(center = false)",
+        "prelu",
+        "alpha_dropout(0.1)",
+        "batch_norm(center = false, scale = false)",
+    ] {
+        assert!(table.contains(row), "{row} is not in\n{table}");
+    }
+    // The prelu slopes start at 0 (Keras): a fresh network computes relu there.
+    assert!(Chapter11::seeded(1).prelu_0.get_tensor("weight").unwrap().iter().all(|a| *a == 0.0));
+    // Gradients through every new layer, with slopes away from 0 (alpha dropout's mask is
+    // fixed by the check's seed).
+    let mut net = Chapter11::seeded(2);
+    net.set_tensor("prelu_0.weight", &[0.1, -0.2, 0.3, 0.25, 0.05]).unwrap();
+    let tol = Tolerance { eps: 3e-3, atol: 3e-3, rtol: 3e-2 };
+    check(&mut net, &input::<6>(4, 7), Mode::Train, tol, 20).unwrap();
+    check(&mut net, &input::<6>(4, 8), Mode::Infer, tol, 20).unwrap();
+}
+
+#[test]
+fn max_norm_holds_after_every_step_of_fit_and_spares_frozen_layers() {
+    network! { Constrained< input(4); dense(8, relu, max_norm = 0.5); dense(3, softmax, max_norm = 0.1) > }
+    let row_norms = |w: &[f32], inputs: usize| -> Vec<f32> {
+        w.chunks_exact(inputs).map(|r| r.iter().map(|x| x * x).sum::<f32>().sqrt()).collect()
+    };
+    let x: Vec<f32> = (0..64 * 4).map(|i| ((i * 37 % 17) as f32 - 8.0) / 4.0).collect();
+    let data = Dataset::classification(x, 4, (0..64).map(|i| i % 3).collect()).unwrap();
+    // A large rate, so the unconstrained weights would grow past the bounds.
+    let mut model =
+        Model::compile(Constrained::seeded(1), Sgd::new(1.0), SparseCategoricalCrossentropy::new());
+    let frozen_before = model.net.dense_1.weight().to_vec();
+    model.net.dense_1.set_trainable(false);
+    model.fit(&data, Fit::new().epochs(3).batch_size(8).verbose(Verbosity::Silent)).unwrap();
+    assert!(row_norms(model.net.dense_0.weight(), 4).iter().all(|n| *n <= 0.5 + 1e-6));
+    assert_eq!(model.net.dense_1.weight(), &frozen_before[..], "a frozen layer's kernel moved");
+    // The initial dense_1 rows are above 0.1: untouched while frozen, constrained once trained.
+    assert!(row_norms(&frozen_before, 8).iter().any(|n| *n > 0.1));
+    model.net.dense_1.set_trainable(true);
+    model.fit(&data, Fit::new().epochs(1).batch_size(8).verbose(Verbosity::Silent)).unwrap();
+    assert!(row_norms(model.net.dense_1.weight(), 8).iter().all(|n| *n <= 0.1 + 1e-6));
+}
+
+#[test]
+fn repeat_is_the_layers_written_out() {
+    network! { Repeated< input(4); repeat(3)< dense(4, tanh); batch_norm > ; dense(2) > }
+    network! { Written< input(4); dense(4, tanh); batch_norm; dense(4, tanh); batch_norm; dense(4, tanh); batch_norm; dense(2) > }
+    assert_eq!(
+        Repeated::summary().to_string().replace("Repeated", "Written"),
+        Written::summary().to_string()
+    );
+    let (mut a, mut b) = (Repeated::seeded(5), Written::seeded(5));
+    assert_eq!(walk_ref(&a), walk_ref(&b));
+    let x = input::<4>(3, 1);
+    assert_eq!(a.predict(&x).as_slice(), b.predict(&x).as_slice());
+}

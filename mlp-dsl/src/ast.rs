@@ -1,7 +1,7 @@
 //! The small models the stages pass along: the raw syntax (`Raw*`, from the parser) and the
 //! checked network ([`Model`], from [`check`](crate::check)) that `mlp-macros` turns into code.
 
-use crate::keywords::{self, ActivationWord, InitWord, ACTIVATIONS};
+use crate::keywords::{self, ActivationWord, InitWord, ScalingWord, ACTIVATIONS};
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Path, Visibility};
 
@@ -213,20 +213,40 @@ pub struct Checked {
     pub first: Span,
 }
 
+/// A dense layer's kernel initializer: a named one, or `variance_scaling(..)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// A row of [`keywords::INITIALIZERS`]: `he_normal`.
+    Named(&'static InitWord),
+    /// `variance_scaling(scale = .., mode = .., distribution = ..)`, Keras' `VarianceScaling`.
+    VarianceScaling {
+        /// The variance's scale (positive).
+        scale: f32,
+        /// A row of [`keywords::FAN_MODES`].
+        mode: &'static ScalingWord,
+        /// A row of [`keywords::DISTRIBUTIONS`].
+        distribution: &'static ScalingWord,
+    },
+}
+
 /// A checked layer's kind. Every number is finite.
 #[derive(Debug)]
 #[allow(missing_docs)] // The fields are the DSL's own options, documented in the README.
 pub enum Kind {
-    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = ..)`
-    Dense { units: usize, act: Act, init: &'static InitWord, l1: f32, l2: f32, bias: bool },
+    /// `dense(units, act, init = .., l1 = .., l2 = .., bias = .., max_norm = ..)`
+    Dense { units: usize, act: Act, init: Init, l1: f32, l2: f32, bias: bool, max_norm: Option<f32> },
     /// A standalone activation.
     Activation(Act),
-    /// `batch_norm(momentum = .., epsilon = ..)`
-    BatchNorm { momentum: f32, epsilon: f32 },
+    /// `prelu`, or the layer `dense(n, prelu)` adds after itself: learned slopes, one per unit.
+    PRelu,
+    /// `batch_norm(momentum = .., epsilon = .., center = .., scale = ..)`
+    BatchNorm { momentum: f32, epsilon: f32, center: bool, scale: bool },
     /// `layer_norm(epsilon = ..)`
     LayerNorm { epsilon: f32 },
     /// `dropout(rate)`
     Dropout { rate: f32 },
+    /// `alpha_dropout(rate)`
+    AlphaDropout { rate: f32 },
     /// `residual(project, act)<body>`
     Residual { project: bool, act: Act, body: Box<Model> },
     /// A sub-network, by its type.
@@ -244,11 +264,16 @@ impl Kind {
         match self {
             Kind::Dense { bias, .. } => same(Params { in_out: 1, per_in: 0, per_out: usize::from(*bias) }),
             // The moving mean and variance are parameters that no gradient trains (as in Keras).
-            Kind::BatchNorm { .. } => {
-                Some((Params { per_in: 4, ..Params::ZERO }, Params { per_in: 2, ..Params::ZERO }))
+            Kind::BatchNorm { center, scale, .. } => {
+                let trained = usize::from(*center) + usize::from(*scale);
+                Some((
+                    Params { per_in: 2 + trained, ..Params::ZERO },
+                    Params { per_in: trained, ..Params::ZERO },
+                ))
             }
             Kind::LayerNorm { .. } => same(Params { per_in: 2, ..Params::ZERO }),
-            Kind::Activation(_) | Kind::Dropout { .. } => same(Params::ZERO),
+            Kind::PRelu => same(Params { per_in: 1, ..Params::ZERO }),
+            Kind::Activation(_) | Kind::Dropout { .. } | Kind::AlphaDropout { .. } => same(Params::ZERO),
             // A projection is a dense kernel without bias.
             Kind::Residual { project, .. } => same(Params { in_out: usize::from(*project), ..Params::ZERO }),
             Kind::Network(_) => None,
@@ -257,7 +282,7 @@ impl Kind {
 
     /// True for layers that hold tensors: they appear in weight files.
     pub fn has_tensors(&self) -> bool {
-        !matches!(self, Kind::Activation(_) | Kind::Dropout { .. })
+        !matches!(self, Kind::Activation(_) | Kind::Dropout { .. } | Kind::AlphaDropout { .. })
     }
 }
 

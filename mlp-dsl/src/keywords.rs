@@ -74,6 +74,36 @@ pub const INITIALIZERS: &[InitWord] = &[
     InitWord { keyword: "ones", variant: "Ones" },
 ];
 
+/// A keyword argument of `variance_scaling(..)`: `mode = fan_avg`, `distribution = uniform`.
+#[derive(Debug, PartialEq)]
+pub struct ScalingWord {
+    /// As written in `network!`: `fan_avg`.
+    pub keyword: &'static str,
+    /// The variant of the runtime's `FanMode` or `ScalingDistribution` it becomes: `FanAvg`.
+    pub variant: &'static str,
+}
+
+/// `variance_scaling`'s `mode` values; the first is Keras' default.
+pub const FAN_MODES: &[ScalingWord] = &[
+    ScalingWord { keyword: "fan_in", variant: "FanIn" },
+    ScalingWord { keyword: "fan_out", variant: "FanOut" },
+    ScalingWord { keyword: "fan_avg", variant: "FanAvg" },
+];
+
+/// `variance_scaling`'s `distribution` values; the first is Keras' default.
+pub const DISTRIBUTIONS: &[ScalingWord] = &[
+    ScalingWord { keyword: "truncated_normal", variant: "TruncatedNormal" },
+    ScalingWord { keyword: "untruncated_normal", variant: "UntruncatedNormal" },
+    ScalingWord { keyword: "uniform", variant: "Uniform" },
+];
+
+/// The initializer that takes arguments: `init = variance_scaling(scale = 2, mode = fan_avg)`.
+pub const VARIANCE_SCALING: &str = "variance_scaling";
+
+/// The layer keyword that is also written where an activation goes: `dense(100, prelu)`
+/// means `dense(100); prelu` (its slopes are tensors, so it is a layer of its own).
+pub const PRELU: &str = "prelu";
+
 /// The activation `keyword` names, if any.
 pub fn activation(keyword: &str) -> Option<&'static ActivationWord> {
     ACTIVATIONS.iter().find(|w| w.keyword == keyword)
@@ -92,6 +122,7 @@ mod tests {
     fn keywords_are_unique_and_the_named_rows_are_in_their_tables() {
         let mut words: Vec<&str> = ACTIVATIONS.iter().map(|w| w.keyword).collect();
         words.extend(INITIALIZERS.iter().map(|w| w.keyword));
+        words.extend([VARIANCE_SCALING, PRELU]);
         let n = words.len();
         words.sort_unstable();
         words.dedup();

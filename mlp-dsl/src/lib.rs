@@ -24,6 +24,11 @@ use proc_macro2::TokenStream;
 /// networks use two or three levels.
 pub const MAX_DEPTH: usize = 32;
 
+/// How many layers a network may have once its `repeat`s are written out, residual bodies
+/// included: each becomes a struct field, so this bounds the macro's and rustc's work.
+/// Géron's deepest network has 100.
+pub const MAX_LAYERS: usize = 10_000;
+
 /// Parses the tokens inside `network! { ... }` into their raw syntax (one or more networks).
 pub fn parse(tokens: TokenStream) -> syn::Result<RawInput> {
     parse::check_bracket_depth(tokens.clone())?;

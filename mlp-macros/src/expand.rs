@@ -1,8 +1,7 @@
 //! A checked [`Model`] to Rust: the struct, its constructor, and its `Layer`, `Build` and
 //! `Network` impls. Everything here may assume the model is valid.
 
-use mlp_dsl::ast::{Act, Checked, Kind, Model, Params, Width};
-use mlp_dsl::keywords::InitWord;
+use mlp_dsl::ast::{Act, Checked, Init, Kind, Model, Params, Width};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
@@ -41,11 +40,25 @@ fn act(a: Act) -> TokenStream {
     }
 }
 
-/// The runtime's `Init` variant the keyword table names.
-fn init(word: &InitWord) -> TokenStream {
+/// The runtime's `Init` value: the variant the keyword table names, or `VarianceScaling`
+/// with the variants its options' tables name.
+fn init(init: &Init) -> TokenStream {
     let rt = rt();
-    let variant = format_ident!("{}", word.variant);
-    quote!(#rt::Init::#variant)
+    match init {
+        Init::Named(word) => {
+            let variant = format_ident!("{}", word.variant);
+            quote!(#rt::Init::#variant)
+        }
+        Init::VarianceScaling { scale, mode, distribution } => {
+            let mode = format_ident!("{}", mode.variant);
+            let distribution = format_ident!("{}", distribution.variant);
+            quote!(#rt::Init::VarianceScaling(#rt::VarianceScaling {
+                scale: #scale,
+                mode: #rt::FanMode::#mode,
+                distribution: #rt::ScalingDistribution::#distribution,
+            }))
+        }
+    }
 }
 
 /// The field's type and its constructor.
@@ -54,7 +67,7 @@ fn layer_parts(l: &Checked, bodies: &mut Vec<TokenStream>) -> (TokenStream, Toke
     let i = width(&l.input);
     let o = width(&l.output);
     match &l.kind {
-        Kind::Dense { units: _, act: a, init: ini, l1, l2, bias } => {
+        Kind::Dense { units: _, act: a, init: ini, l1, l2, bias, max_norm } => {
             let a = act(*a);
             let ini = init(ini);
             let mut ctor = quote!(#rt::Dense::new(#a, #ini, rng));
@@ -67,17 +80,29 @@ fn layer_parts(l: &Checked, bodies: &mut Vec<TokenStream>) -> (TokenStream, Toke
             if *l2 > 0.0 {
                 ctor = quote!(#ctor.with_l2(#l2));
             }
+            if let Some(c) = max_norm {
+                ctor = quote!(#ctor.with_max_norm(#c));
+            }
             (quote!(#rt::Dense<#i, #o>), ctor)
         }
         Kind::Activation(a) => {
             let a = act(*a);
             (quote!(#rt::ActivationLayer<#i>), quote!(#rt::ActivationLayer::new(#a)))
         }
-        Kind::BatchNorm { momentum, epsilon } => {
-            (quote!(#rt::BatchNorm<#i>), quote!(#rt::BatchNorm::new(#momentum, #epsilon)))
+        Kind::PRelu => (quote!(#rt::PRelu<#i>), quote!(#rt::PRelu::new())),
+        Kind::BatchNorm { momentum, epsilon, center, scale } => {
+            let mut ctor = quote!(#rt::BatchNorm::new(#momentum, #epsilon));
+            if !*center {
+                ctor = quote!(#ctor.without_center());
+            }
+            if !*scale {
+                ctor = quote!(#ctor.without_scale());
+            }
+            (quote!(#rt::BatchNorm<#i>), ctor)
         }
         Kind::LayerNorm { epsilon } => (quote!(#rt::LayerNorm<#i>), quote!(#rt::LayerNorm::new(#epsilon))),
         Kind::Dropout { rate } => (quote!(#rt::Dropout<#i>), quote!(#rt::Dropout::new(#rate))),
+        Kind::AlphaDropout { rate } => (quote!(#rt::AlphaDropout<#i>), quote!(#rt::AlphaDropout::new(#rate))),
         Kind::Residual { project, act: a, body } => {
             let mut out = TokenStream::new();
             // A block whose output width the macro can't compare (a sub-network's) declares
@@ -320,6 +345,17 @@ fn expand_model(
         rows.push(quote!(#rt::Row { name: #key, kind: #kind, out: #w, params: #total }));
     }
 
+    // Only layers that may hold a constraint: a dense layer with `max_norm`, a block, a sub-network.
+    let constrained: Vec<_> = model
+        .layers
+        .iter()
+        .filter(|l| match &l.kind {
+            Kind::Dense { max_norm, .. } => max_norm.is_some(),
+            Kind::Residual { .. } | Kind::Network(_) => true,
+            _ => false,
+        })
+        .map(|l| &l.field)
+        .collect();
     let name_str = name.unraw().to_string();
     let has_docs = model.attrs.iter().any(|a| a.path().is_ident("doc"));
     let attrs = &model.attrs;
@@ -398,6 +434,10 @@ fn expand_model(
 
             fn set_trainable(&mut self, trainable: bool) {
                 #( #rt::Layer::set_trainable(&mut self.#fields, trainable); )*
+            }
+
+            fn apply_constraints(&mut self) {
+                #( #rt::Layer::apply_constraints(&mut self.#constrained); )*
             }
 
             fn output_activation(&self) -> ::core::option::Option<#rt::Activation> {

@@ -116,17 +116,22 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub(super) fn positive(&mut self, v: &RawValue, what: &str) -> f32 {
+    /// A positive number; `hint` ends the message when it is not, `fallback` stands in for it.
+    pub(super) fn positive(&mut self, v: &RawValue, what: &str, hint: &str, fallback: f32) -> f32 {
         match self.number(v, what) {
             // Compared as the f32 it becomes: 1e-50 would be 0.
             Some(x) if x as f32 > 0.0 => x as f32,
             Some(_) => {
-                let msg = format!("{what} must be positive, found {}; Keras' default is 1e-3", shown(v));
-                self.errors.at_value(v, msg);
-                EPSILON
+                self.errors.at_value(v, format!("{what} must be positive, found {}; {hint}", shown(v)));
+                fallback
             }
-            None => EPSILON,
+            None => fallback,
         }
+    }
+
+    /// A normalization's `epsilon`.
+    pub(super) fn epsilon(&mut self, v: &RawValue) -> f32 {
+        self.positive(v, "`epsilon`", "Keras' default is 1e-3", EPSILON)
     }
 
     /// In `[0, 1)`, or `[0, 1]` when `closed` (momentum; dropout is open).
@@ -159,21 +164,35 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// An initializer keyword, for `init = ..`.
-    pub(super) fn init(&mut self, v: &RawValue) -> &'static InitWord {
-        let words = || keywords::INITIALIZERS.iter().map(|w| w.keyword);
+    /// An initializer, for `init = ..`: a keyword, or `variance_scaling(..)`.
+    pub(super) fn init(&mut self, v: &RawValue) -> Init {
+        let fallback = Init::Named(&keywords::GLOROT_UNIFORM);
+        let words = || {
+            let named = keywords::INITIALIZERS.iter().map(|w| w.keyword);
+            named.chain([keywords::VARIANCE_SCALING])
+        };
         match v {
-            RawValue::Word { ident, args: None } => {
+            RawValue::Word { ident, args } if ident == keywords::VARIANCE_SCALING => {
+                self.variance_scaling(args.as_ref())
+            }
+            RawValue::Word { ident, args } => {
                 let text = ident.to_string();
                 if let Some(w) = keywords::initializer(&text) {
-                    return w;
+                    if let Some(args) = args {
+                        let msg = format!(
+                            "`{text}` takes no arguments; `{}(scale = 2.0, mode = fan_avg)` is the initializer that does",
+                            keywords::VARIANCE_SCALING
+                        );
+                        self.errors.at_span(args.span, msg);
+                    }
+                    return Init::Named(w);
                 }
                 let mut hint = did_you_mean(&text, words());
                 if hint.is_empty() {
                     hint = format!("; expected one of {}", list(words()));
                 }
                 self.errors.at_span(ident.span(), format!("unknown initializer `{text}`{hint}"));
-                &keywords::GLOROT_UNIFORM
+                fallback
             }
             v => {
                 let msg = format!(
@@ -182,18 +201,93 @@ impl<'a> Args<'a> {
                     v.describe()
                 );
                 self.errors.at_value(v, msg);
-                &keywords::GLOROT_UNIFORM
+                fallback
             }
         }
     }
 
+    /// `variance_scaling(scale = .., mode = .., distribution = ..)`, every option optional,
+    /// defaulting to Keras' `(1.0, fan_in, truncated_normal)`.
+    fn variance_scaling(&mut self, args: Option<&RawArgs>) -> Init {
+        let (mut scale, mut mode, mut distribution) =
+            (1.0, &keywords::FAN_MODES[0], &keywords::DISTRIBUTIONS[0]);
+        let mut seen: Vec<&Ident> = Vec::new();
+        for arg in args.iter().flat_map(|a| &a.args) {
+            let (name, v) = match arg {
+                RawArg::Named(name, v) => (name, v),
+                RawArg::Positional(v) => {
+                    let msg = format!(
+                        "`{}` takes named options: `{}(scale = 2.0, mode = fan_avg, distribution = uniform)`",
+                        keywords::VARIANCE_SCALING,
+                        keywords::VARIANCE_SCALING
+                    );
+                    self.errors.at_value(v, msg);
+                    continue;
+                }
+            };
+            if seen.contains(&name) {
+                self.errors.at_span(name.span(), format!("option `{name}` is given twice"));
+            }
+            seen.push(name);
+            match name.to_string().as_str() {
+                "scale" => scale = self.positive(v, "`scale`", "Keras' default is 1.0", 1.0),
+                "mode" => mode = self.scaling_word(v, "mode", keywords::FAN_MODES),
+                "distribution" => {
+                    distribution = self.scaling_word(v, "distribution", keywords::DISTRIBUTIONS)
+                }
+                other => {
+                    let options = ["scale", "mode", "distribution"];
+                    let mut hint = did_you_mean(other, options);
+                    if hint.is_empty() {
+                        hint = format!("; its options are {}", list(options));
+                    }
+                    let msg = format!("`{}` has no option `{other}`{hint}", keywords::VARIANCE_SCALING);
+                    self.errors.at_span(name.span(), msg);
+                }
+            }
+        }
+        Init::VarianceScaling { scale, mode, distribution }
+    }
+
+    /// One of `words`, for `variance_scaling`'s option `what`.
+    fn scaling_word(
+        &mut self,
+        v: &RawValue,
+        what: &str,
+        words: &'static [ScalingWord],
+    ) -> &'static ScalingWord {
+        let keywords = || words.iter().map(|w| w.keyword);
+        if let RawValue::Word { ident, args: None } = v {
+            if let Some(w) = words.iter().find(|w| ident == w.keyword) {
+                return w;
+            }
+        }
+        let text = match v {
+            RawValue::Word { ident, args: None } => ident.to_string(),
+            _ => String::new(),
+        };
+        let mut hint = did_you_mean(&text, keywords());
+        if text.is_empty() || hint.is_empty() {
+            hint = format!("; expected one of {}", list(keywords()));
+        }
+        self.errors.at_value(v, format!("`{what}` can't be {}{hint}", v.describe()));
+        &words[0]
+    }
+
     pub(super) fn activation(&mut self, v: &RawValue) -> Act {
+        self.activation_among(v, &[])
+    }
+
+    /// An activation, where `also` (`prelu` for a dense layer) may be written too: they join
+    /// the words a mistake is compared with and listed against.
+    pub(super) fn activation_among(&mut self, v: &RawValue, also: &[&'static str]) -> Act {
         match v {
             RawValue::Word { ident, args } => match parse_activation(ident, args.as_ref(), self.errors) {
                 Some(act) => act,
                 None => {
                     let text = ident.to_string();
-                    let words = || keywords::ACTIVATIONS.iter().map(|w| w.keyword);
+                    let words =
+                        || keywords::ACTIVATIONS.iter().map(|w| w.keyword).chain(also.iter().copied());
                     let mut hint = did_you_mean(&text, words());
                     if hint.is_empty() {
                         hint = format!("; expected one of {}", list(words()));

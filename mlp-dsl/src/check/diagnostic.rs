@@ -10,14 +10,23 @@ use crate::keywords::ACTIVATIONS;
 
 /// Collected errors, combined into one at the end.
 #[derive(Default)]
-pub(super) struct Errors(Option<Error>);
+pub(super) struct Errors {
+    all: Option<Error>,
+    count: usize,
+}
 
 impl Errors {
     pub(super) fn push(&mut self, e: Error) {
-        match &mut self.0 {
+        self.count += 1;
+        match &mut self.all {
             Some(all) => all.combine(e),
-            None => self.0 = Some(e),
+            None => self.all = Some(e),
         }
+    }
+
+    /// How many errors were collected so far.
+    pub(super) fn count(&self) -> usize {
+        self.count
     }
 
     /// An error covering the tokens from `first` to `last`.
@@ -39,7 +48,7 @@ impl Errors {
 
     /// `Ok` when nothing was collected, else every error combined into one.
     pub(crate) fn into_result(self) -> Result<(), Error> {
-        self.0.map_or(Ok(()), Err)
+        self.all.map_or(Ok(()), Err)
     }
 }
 

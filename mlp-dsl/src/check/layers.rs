@@ -4,9 +4,30 @@
 
 use super::*;
 
-/// What a layer's rule gives: its kind, how the summary shows it, and the counter its
-/// default name uses (`dense` for `dense_0`); `None` when it is reported as wrong.
-pub(super) type Rule = fn(LayerCx<'_>) -> Option<(Kind, String, String)>;
+/// What a layer keyword's rule does with it.
+#[derive(Clone, Copy)]
+pub(super) enum Rule {
+    /// Checks the layer: `None` when it is reported as wrong.
+    Layer(fn(LayerCx<'_>) -> Option<Made>),
+    /// Expands in place, in the chain (`repeat`; see `Chain::repeat` in mod.rs).
+    Repeat,
+}
+
+/// A checked layer before it is named: its kind, how the summary shows it, and the counter
+/// its default name uses (`dense` for `dense_0`).
+pub(super) struct Made {
+    pub(super) kind: Kind,
+    pub(super) summary: String,
+    pub(super) counter: String,
+    /// A layer the written one stands for after itself: `dense(n, prelu)` is `dense(n); prelu`.
+    pub(super) then: Option<Box<Made>>,
+}
+
+impl Made {
+    fn new(kind: Kind, summary: String, counter: impl Into<String>) -> Self {
+        Made { kind, summary, counter: counter.into(), then: None }
+    }
+}
 
 /// A layer keyword and what it means.
 pub(super) struct LayerWord {
@@ -14,7 +35,7 @@ pub(super) struct LayerWord {
     pub(super) keyword: &'static str,
     /// Sets the network's input width, so it may only be the first layer (`input`, `flatten`).
     pub(super) sets_input: bool,
-    /// Takes a block of layers `<...>` (`residual`).
+    /// Takes a block of layers `<...>` (`residual`, `repeat`).
     pub(super) block: bool,
     /// Checks the layer where it is not the network's input.
     pub(super) rule: Rule,
@@ -29,38 +50,71 @@ pub(super) const LAYERS: &[LayerWord] = &[
         keyword: "input",
         sets_input: true,
         block: false,
-        rule: misplaced_input,
+        rule: Rule::Layer(misplaced_input),
         example: "input(784)",
     },
     LayerWord {
         keyword: "flatten",
         sets_input: true,
         block: false,
-        rule: misplaced_input,
+        rule: Rule::Layer(misplaced_input),
         example: "flatten(28, 28)",
     },
-    LayerWord { keyword: "dense", sets_input: false, block: false, rule: dense, example: "dense(300, relu)" },
+    LayerWord {
+        keyword: "dense",
+        sets_input: false,
+        block: false,
+        rule: Rule::Layer(dense),
+        example: "dense(300, relu)",
+    },
     LayerWord {
         keyword: "batch_norm",
         sets_input: false,
         block: false,
-        rule: batch_norm,
+        rule: Rule::Layer(batch_norm),
         example: "batch_norm(momentum = 0.99, epsilon = 1e-3)",
     },
     LayerWord {
         keyword: "layer_norm",
         sets_input: false,
         block: false,
-        rule: layer_norm,
+        rule: Rule::Layer(layer_norm),
         example: "layer_norm(epsilon = 1e-3)",
     },
-    LayerWord { keyword: "dropout", sets_input: false, block: false, rule: dropout, example: "dropout(0.2)" },
+    LayerWord {
+        keyword: "dropout",
+        sets_input: false,
+        block: false,
+        rule: Rule::Layer(dropout),
+        example: "dropout(0.2)",
+    },
+    LayerWord {
+        keyword: "alpha_dropout",
+        sets_input: false,
+        block: false,
+        rule: Rule::Layer(dropout),
+        example: "alpha_dropout(0.1)",
+    },
+    LayerWord {
+        keyword: keywords::PRELU,
+        sets_input: false,
+        block: false,
+        rule: Rule::Layer(prelu),
+        example: "dense(100); prelu",
+    },
     LayerWord {
         keyword: "residual",
         sets_input: false,
         block: true,
-        rule: residual,
+        rule: Rule::Layer(residual),
         example: "residual<dense(100, relu); dense(100)>",
+    },
+    LayerWord {
+        keyword: "repeat",
+        sets_input: false,
+        block: true,
+        rule: Rule::Repeat,
+        example: "repeat(20)< dense(100, selu) >",
     },
 ];
 
@@ -69,9 +123,14 @@ pub(super) fn layer_word(word: &Ident) -> Option<&'static LayerWord> {
     LAYERS.iter().find(|w| word == w.keyword)
 }
 
-/// `` `residual` ``: the keywords that take a block, for messages.
-fn block_keywords() -> String {
-    list(LAYERS.iter().filter(|w| w.block).map(|w| w.keyword))
+/// "only `residual` and `repeat` take": the keywords that take a block, for messages.
+fn only_block_keywords_take() -> String {
+    let words: Vec<&str> = LAYERS.iter().filter(|w| w.block).map(|w| w.keyword).collect();
+    match words.split_last() {
+        Some((last, [])) => format!("only `{last}` takes"),
+        Some((last, rest)) => format!("only {} and `{last}` take", list(rest.iter().copied())),
+        None => "nothing takes".to_string(),
+    }
 }
 
 /// What a layer's rule works with.
@@ -88,32 +147,35 @@ pub(super) struct LayerCx<'a> {
     pub(super) args: Args<'a>,
 }
 
-/// One layer: its kind, how the summary shows it, and the counter its default name uses.
+/// One layer (not a `repeat`, which the chain expands): its kind, how the summary shows it,
+/// and the counter its default name uses.
 pub(super) fn check_layer(
     scope: &str,
     layer: &RawLayer,
     width: &Width,
     names: &mut Names,
     errors: &mut Errors,
-) -> Option<(Kind, String, String)> {
+) -> Option<Made> {
     let word = match &layer.head {
         Head::Network(path) => return sub_network(path, layer, errors),
         Head::Keyword(word) => word,
     };
     let row = layer_word(word);
     if layer.block.is_some() && !row.is_some_and(|w| w.block) {
-        let msg = format!("only {} takes a block `<...>`, not `{word}`", block_keywords());
+        let msg = format!("{} a block `<...>`, not `{word}`", only_block_keywords_take());
         errors.at(layer.first, layer.last, msg);
     }
     let args = Args::new(word, layer, errors);
-    match row {
-        Some(row) => (row.rule)(LayerCx { scope, layer, word: row, width, names, args }),
+    match row.map(|row| (row, row.rule)) {
+        Some((row, Rule::Layer(rule))) => rule(LayerCx { scope, layer, word: row, width, names, args }),
+        // The chain expands a `repeat` before it gets here.
+        Some((_, Rule::Repeat)) => None,
         None => activation_or_unknown(word, layer, args),
     }
 }
 
 /// A sub-network, by its type: no arguments, no block.
-fn sub_network(path: &Path, layer: &RawLayer, errors: &mut Errors) -> Option<(Kind, String, String)> {
+fn sub_network(path: &Path, layer: &RawLayer, errors: &mut Errors) -> Option<Made> {
     if let Some((ident, keyword)) =
         path.get_ident().and_then(|i| Some((i, lowercase_keyword(&i.unraw().to_string())?)))
     {
@@ -128,17 +190,17 @@ fn sub_network(path: &Path, layer: &RawLayer, errors: &mut Errors) -> Option<(Ki
     }
     let ty = last_segment(path);
     if layer.block.is_some() {
-        let msg = format!("only {} takes a block `<...>`, not the sub-network `{ty}`", block_keywords());
+        let msg = format!("{} a block `<...>`, not the sub-network `{ty}`", only_block_keywords_take());
         errors.at(layer.first, layer.last, msg);
     }
-    Some((Kind::Network(path.clone()), ty.clone(), snake_case(&ty)))
+    Some(Made::new(Kind::Network(path.clone()), ty.clone(), snake_case(&ty)))
 }
 
 /// A word that is no layer keyword: a standalone activation, or a mistake.
-fn activation_or_unknown(word: &Ident, layer: &RawLayer, args: Args<'_>) -> Option<(Kind, String, String)> {
+fn activation_or_unknown(word: &Ident, layer: &RawLayer, args: Args<'_>) -> Option<Made> {
     let errors = args.errors;
     if let Some(act) = parse_activation(word, layer.args.as_ref(), errors) {
-        return Some((Kind::Activation(act), act.name(), "activation".to_string()));
+        return Some(Made::new(Kind::Activation(act), act.name(), "activation"));
     }
     let text = word.to_string();
     let mut hint = did_you_mean(&text, layer_keywords());
@@ -152,7 +214,7 @@ fn activation_or_unknown(word: &Ident, layer: &RawLayer, args: Args<'_>) -> Opti
 }
 
 /// `input` / `flatten` after the first layer.
-fn misplaced_input(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+fn misplaced_input(mut cx: LayerCx<'_>) -> Option<Made> {
     cx.args.finish(&[]);
     let msg = format!(
         "`{}` sets the network's input width, so it can only be the network's first layer",
@@ -162,8 +224,9 @@ fn misplaced_input(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
     None
 }
 
-/// `dense(units, act, activation = .., init = .., l1 = .., l2 = .., bias = ..)`
-fn dense(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+/// `dense(units, act, activation = .., init = .., l1 = .., l2 = .., bias = .., max_norm = ..)`;
+/// `prelu` as its activation adds a `prelu` layer after it.
+fn dense(mut cx: LayerCx<'_>) -> Option<Made> {
     let (layer, args) = (cx.layer, &mut cx.args);
     let units = match args.positional.first() {
         Some(RawValue::Word { ident, args: None }) if keywords::activation(&ident.to_string()).is_some() => {
@@ -181,8 +244,8 @@ fn dense(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
         }
     };
     let mut act = match args.positional.get(1) {
-        Some(v) => args.activation(v),
-        None => Act::LINEAR,
+        Some(v) => dense_activation(args, v),
+        None => (Act::LINEAR, false),
     };
     if let Some(extra) = args.positional.get(2) {
         args.errors.at_value(
@@ -194,62 +257,106 @@ fn dense(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
         );
     }
     if let Some(v) = args.named("activation") {
-        act = args.activation(v);
+        act = dense_activation(args, v);
     }
-    let init = args.named("init").map_or(&keywords::GLOROT_UNIFORM, |v| args.init(v));
+    let (act, prelu) = act;
+    let init = args.named("init").map_or(Init::Named(&keywords::GLOROT_UNIFORM), |v| args.init(v));
     let l1 = args.named("l1").map_or(0.0, |v| args.non_negative(v, "`l1`"));
     let l2 = args.named("l2").map_or(0.0, |v| args.non_negative(v, "`l2`"));
     let bias = args.named("bias").is_none_or(|v| args.boolean(v, "bias"));
-    args.finish(&["activation", "init", "l1", "l2", "bias"]);
+    let max_norm = args.named("max_norm").map(|v| {
+        let hint = "it is the largest norm of each unit's incoming weights, such as `max_norm = 1.0`";
+        args.positive(v, "`max_norm`", hint, 1.0)
+    });
+    args.finish(&["activation", "init", "l1", "l2", "bias", "max_norm"]);
     let summary = if act == Act::LINEAR {
         format!("dense({units})")
     } else {
         format!("dense({units}, {})", act.name())
     };
-    Some((Kind::Dense { units, act, init, l1, l2, bias }, summary, "dense".to_string()))
+    let mut made = Made::new(Kind::Dense { units, act, init, l1, l2, bias, max_norm }, summary, "dense");
+    if prelu {
+        made.then = Some(Box::new(Made::new(Kind::PRelu, keywords::PRELU.to_string(), keywords::PRELU)));
+    }
+    Some(made)
 }
 
-/// `batch_norm(momentum = .., epsilon = ..)`
-fn batch_norm(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+/// A dense layer's activation, and whether it is `prelu` (a layer of its own, added after).
+fn dense_activation(args: &mut Args<'_>, v: &RawValue) -> (Act, bool) {
+    match v {
+        RawValue::Word { ident, args: word_args } if ident == keywords::PRELU => {
+            if let Some(a) = word_args {
+                args.errors.at_span(a.span, PRELU_TAKES_NOTHING);
+            }
+            (Act::LINEAR, true)
+        }
+        v => (args.activation_among(v, &[keywords::PRELU]), false),
+    }
+}
+
+const PRELU_TAKES_NOTHING: &str =
+    "`prelu` takes no arguments: its slopes are learned, one per unit, starting at 0";
+
+/// `prelu`: Keras' `PReLU`, a learned slope per unit for negative inputs.
+fn prelu(mut cx: LayerCx<'_>) -> Option<Made> {
+    if let Some(args) = &cx.layer.args {
+        cx.args.errors.at_span(args.span, PRELU_TAKES_NOTHING);
+        cx.args.named.clear();
+    }
+    cx.args.finish(&[]);
+    Some(Made::new(Kind::PRelu, keywords::PRELU.to_string(), keywords::PRELU))
+}
+
+/// `batch_norm(momentum = .., epsilon = .., center = .., scale = ..)`
+fn batch_norm(mut cx: LayerCx<'_>) -> Option<Made> {
     let args = &mut cx.args;
     args.no_positional(cx.word.example);
     let momentum = args.named("momentum").map_or(BN_MOMENTUM, |v| args.fraction(v, "`momentum`", true));
-    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
-    args.finish(&["momentum", "epsilon"]);
-    let text = cx.word.keyword.to_string();
-    Some((Kind::BatchNorm { momentum, epsilon }, text.clone(), text))
+    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.epsilon(v));
+    let center = args.named("center").is_none_or(|v| args.boolean(v, "center"));
+    let scale = args.named("scale").is_none_or(|v| args.boolean(v, "scale"));
+    args.finish(&["momentum", "epsilon", "center", "scale"]);
+    let keyword = cx.word.keyword;
+    // The options that change the layer's tensors show in its summary row.
+    let off: Vec<&str> = [("center = false", center), ("scale = false", scale)]
+        .into_iter()
+        .filter_map(|(text, on)| (!on).then_some(text))
+        .collect();
+    let summary = if off.is_empty() { keyword.to_string() } else { format!("{keyword}({})", off.join(", ")) };
+    Some(Made::new(Kind::BatchNorm { momentum, epsilon, center, scale }, summary, keyword))
 }
 
 /// `layer_norm(epsilon = ..)`
-fn layer_norm(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+fn layer_norm(mut cx: LayerCx<'_>) -> Option<Made> {
     let args = &mut cx.args;
     args.no_positional(cx.word.example);
-    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.positive(v, "`epsilon`"));
+    let epsilon = args.named("epsilon").map_or(EPSILON, |v| args.epsilon(v));
     args.finish(&["epsilon"]);
     let text = cx.word.keyword.to_string();
-    Some((Kind::LayerNorm { epsilon }, text.clone(), text))
+    Some(Made::new(Kind::LayerNorm { epsilon }, text.clone(), text))
 }
 
-/// `dropout(rate)` or `dropout(rate = ..)`
-fn dropout(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
-    let (layer, example, args) = (cx.layer, cx.word.example, &mut cx.args);
+/// `dropout(rate)` or `dropout(rate = ..)`, and `alpha_dropout` alike.
+fn dropout(mut cx: LayerCx<'_>) -> Option<Made> {
+    let (layer, keyword, example, args) = (cx.layer, cx.word.keyword, cx.word.example, &mut cx.args);
     let value = args.positional.first().copied().or_else(|| args.named("rate"));
     let rate = match value {
         Some(v) => args.fraction(v, "the dropout rate", false),
         None => {
-            args.errors.at(layer.first, layer.last, format!("`dropout` needs a rate: `{example}`"));
+            args.errors.at(layer.first, layer.last, format!("`{keyword}` needs a rate: `{example}`"));
             0.0
         }
     };
     if let Some(extra) = args.positional.get(1) {
-        args.errors.at_value(extra, format!("`dropout` takes one rate: `{example}`"));
+        args.errors.at_value(extra, format!("`{keyword}` takes one rate: `{example}`"));
     }
     args.finish(&["rate"]);
-    Some((Kind::Dropout { rate }, format!("dropout({})", fmt_f32(rate)), cx.word.keyword.to_string()))
+    let kind = if keyword == "alpha_dropout" { Kind::AlphaDropout { rate } } else { Kind::Dropout { rate } };
+    Some(Made::new(kind, format!("{keyword}({})", fmt_f32(rate)), keyword))
 }
 
 /// `residual(project, act)<layers>`
-fn residual(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
+fn residual(mut cx: LayerCx<'_>) -> Option<Made> {
     let args = &mut cx.args;
     let (mut project, mut act, mut acts) = (false, Act::LINEAR, 0);
     for v in args.positional.clone() {
@@ -259,6 +366,11 @@ fn residual(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
                     args.errors.at_value(v, "`project` is given twice");
                 }
                 project = true;
+            }
+            RawValue::Word { ident, .. } if ident == keywords::PRELU => {
+                let msg = "`residual` can't apply `prelu` after the sum (its slopes are a layer's tensors); \
+                           write `prelu` after the block: `residual<...>; prelu`";
+                args.errors.at_value(v, msg);
             }
             RawValue::Word { ident, args: None }
                 if keywords::activation(&ident.to_string()).is_none()
@@ -288,7 +400,7 @@ fn residual(mut cx: LayerCx<'_>) -> Option<(Kind, String, String)> {
     };
     let body = check_residual_body(&mut cx, project, act);
     body.map(|body| {
-        (Kind::Residual { project, act, body: Box::new(body) }, summary, cx.word.keyword.to_string())
+        Made::new(Kind::Residual { project, act, body: Box::new(body) }, summary, cx.word.keyword)
     })
 }
 
@@ -374,12 +486,13 @@ pub(super) fn residual_mismatch(
         })
         .collect();
     // The last of them, as written, when it is a dense layer (checked layers come one for one
-    // from the raw ones unless some raw layer was reported as wrong).
-    let last_dense = setters
-        .last()
-        .filter(|_| body.layers.len() == block.len())
-        .map(|&i| &block[i])
-        .filter(|raw| is_keyword(raw, "dense"));
+    // from the raw ones unless some raw layer was reported as wrong, or written out as more
+    // than one: a `repeat`, a `dense(n, prelu)`).
+    let one_for_one = body.layers.len() == block.len()
+        && !body.layers.iter().any(|l| matches!(l.kind, Kind::PRelu))
+        && !block.iter().any(|raw| is_keyword(raw, "repeat"));
+    let last_dense =
+        setters.last().filter(|_| one_for_one).map(|&i| &block[i]).filter(|raw| is_keyword(raw, "dense"));
     let works_at_got =
         setters.len() >= 2 && setters.iter().all(|&i| body.layers[i].output == Width::Known(got));
     if works_at_got {

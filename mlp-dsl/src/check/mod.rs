@@ -9,8 +9,10 @@ mod args;
 mod diagnostic;
 mod layers;
 
-use crate::ast::{Act, Checked, Head, Kind, Model, RawArg, RawArgs, RawLayer, RawNetwork, RawValue, Width};
-use crate::keywords::{self, InitWord};
+use crate::ast::{
+    Act, Checked, Head, Init, Kind, Model, RawArg, RawArgs, RawLayer, RawNetwork, RawValue, Width,
+};
+use crate::keywords::{self, ScalingWord};
 use args::*;
 use diagnostic::*;
 use layers::*;
@@ -73,6 +75,29 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
                 raw.name
             ),
         );
+    }
+    let size = written_out(layers);
+    if size > crate::MAX_LAYERS {
+        let msg = format!(
+            "network `{}` has {} layers once its repeats are written out; a network may have at most {}",
+            raw.name,
+            if size == usize::MAX { "too many".to_string() } else { size.to_string() },
+            crate::MAX_LAYERS
+        );
+        match largest_repeat(layers) {
+            Some(r) => errors.at(r.first, r.last, msg),
+            None => errors.at_span(raw.name.span(), msg),
+        }
+        // Not checked further: writing them out is the work the limit avoids.
+        let layers = Vec::new();
+        return Model {
+            attrs: raw.attrs.clone(),
+            vis: raw.vis.clone(),
+            name: raw.name.clone(),
+            input,
+            input_kind,
+            layers,
+        };
     }
     // Without `r#`: the scope becomes part of other identifiers.
     let layers = check_chain(&raw.name.unraw().to_string(), layers, input.clone(), errors);
@@ -164,17 +189,43 @@ impl Names {
     }
 }
 
+/// How many times `repeat(n)` may repeat its layers.
+const MAX_REPEAT: u64 = 1000;
+
 /// Checks a list of layers that starts at width `input`.
 fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Errors) -> Vec<Checked> {
-    let mut names = Names::default();
-    let mut width = input;
-    let mut out = Vec::new();
-    for layer in layers {
-        let Some((kind, summary, counter)) = check_layer(scope, layer, &width, &mut names, errors) else {
-            continue;
-        };
-        let generated = names.next(&counter);
-        let field = match &layer.name {
+    let mut chain = Chain { scope, names: Names::default(), width: input, out: Vec::new() };
+    chain.layers(layers, errors);
+    chain.out
+}
+
+/// A list of layers being checked: one scope's names, and the width so far.
+struct Chain<'s> {
+    scope: &'s str,
+    names: Names,
+    width: Width,
+    out: Vec<Checked>,
+}
+
+impl Chain<'_> {
+    fn layers(&mut self, layers: &[RawLayer], errors: &mut Errors) {
+        for layer in layers {
+            if is_keyword(layer, "repeat") {
+                self.repeat(layer, errors);
+                continue;
+            }
+            if let Some(made) = check_layer(self.scope, layer, &self.width, &mut self.names, errors) {
+                self.push(made, layer, layer.name.as_ref(), errors);
+            }
+        }
+    }
+
+    /// Names a checked layer (`name` if the user gave one) and appends it, then the layer it
+    /// stands for after itself, if any.
+    fn push(&mut self, made: Made, layer: &RawLayer, name: Option<&Ident>, errors: &mut Errors) {
+        let Made { kind, summary, counter, then } = made;
+        let generated = self.names.next(&counter);
+        let field = match name {
             Some(name) => name.clone(),
             None => match new_ident(&generated, layer.first) {
                 Some(ident) => ident,
@@ -185,24 +236,24 @@ fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Erro
                         "no field name can be made from `{generated}`; name the layer: `name: {counter}`"
                     );
                     errors.at(layer.first, layer.last, msg);
-                    continue;
+                    return;
                 }
             },
         };
         // `r#b` and `b` are the same field, and the weight-file key is `b`.
         let key = field.unraw().to_string();
-        if names.taken.insert(key.clone(), field.span()).is_some() {
+        if self.names.taken.insert(key.clone(), field.span()).is_some() {
             let msg = format!("duplicate layer name `{key}`; give this layer another name");
-            match &layer.name {
+            match name {
                 Some(name) => errors.at_span(name.span(), msg),
                 // A user's name took the one this layer would have had.
                 None => errors.at(layer.first, layer.last, msg),
             }
         }
-        let output = output_width(&kind, &width);
+        let output = output_width(&kind, &self.width);
         let checked = Checked {
             field,
-            input: width.clone(),
+            input: self.width.clone(),
             output: output.clone(),
             kind,
             summary,
@@ -216,10 +267,130 @@ fn check_chain(scope: &str, layers: &[RawLayer], input: Width, errors: &mut Erro
             );
             errors.at(layer.first, layer.last, msg);
         }
-        out.push(checked);
-        width = output;
+        self.out.push(checked);
+        self.width = output;
+        if let Some(then) = then {
+            self.push(*then, layer, None, errors);
+        }
     }
-    out
+
+    /// `repeat(n)< layers >`: the layers, checked and named as if written `n` times here.
+    /// Copies differ only in their input width, so a mistake is reported once, from the
+    /// first copy that has it.
+    fn repeat(&mut self, layer: &RawLayer, errors: &mut Errors) {
+        let Some((n, block)) = check_repeat(layer, errors) else { return };
+        let first_input = self.width.clone();
+        for copy in 1..=n {
+            let (before, input) = (errors.count(), self.width.clone());
+            self.layers(block, errors);
+            if errors.count() > before {
+                if copy > 1 {
+                    let widths = match (&first_input, &input) {
+                        (Width::Known(a), Width::Known(b)) => {
+                            format!(": its input is {b} wide, the first copy's {a}")
+                        }
+                        _ => String::new(),
+                    };
+                    let msg = format!("the mistakes above are in copy {copy} of this `repeat({n})`{widths}");
+                    errors.at(layer.first, layer.last, msg);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// A `repeat`'s count and block, or `None` when there is nothing to expand. Names inside
+/// the block are reported (each copy would repeat them); the block is then expanded once,
+/// so its other mistakes are found too.
+fn check_repeat<'r>(layer: &'r RawLayer, errors: &mut Errors) -> Option<(u64, &'r [RawLayer])> {
+    let Head::Keyword(word) = &layer.head else { return None };
+    let example = layer_word(word).map_or("", |w| w.example);
+    if let Some(name) = &layer.name {
+        let msg = format!(
+            "`repeat` writes out layers, it is no layer itself, so it takes no name; remove `{name}:`"
+        );
+        errors.at_span(name.span(), msg);
+    }
+    let mut args = Args::new(word, layer, errors);
+    let n = match args.positional.first() {
+        Some(RawValue::Number { int: Some(k), .. }) if (1..=MAX_REPEAT).contains(k) => *k,
+        Some(v) => {
+            let msg = format!("`repeat` takes a count from 1 to {MAX_REPEAT}, found {}", v.describe());
+            args.errors.at_value(v, msg);
+            1
+        }
+        None => {
+            let msg = format!("`repeat` needs a count: `{example}`");
+            args.errors.at(layer.first, layer.last, msg);
+            1
+        }
+    };
+    if let Some(extra) = args.positional.get(1) {
+        args.errors.at_value(extra, format!("`repeat` takes one count: `{example}`"));
+    }
+    args.finish(&[]);
+    let Some(block) = layer.block.as_deref() else {
+        errors.at(layer.first, layer.last, format!("`repeat` needs a block of layers: `{example}`"));
+        return None;
+    };
+    if block.is_empty() {
+        errors.at(layer.first, layer.last, "empty repeat block; put at least one layer between `<` and `>`");
+        return None;
+    }
+    let mut named = false;
+    for inner in block {
+        if let Some(name) = &inner.name {
+            named = true;
+            let msg = format!(
+                "a layer inside `repeat` can't be named: each copy would be called `{name}`; remove the name, the copies are numbered (`dense_0`, `dense_1`, ...)"
+            );
+            errors.at_span(name.span(), msg);
+        }
+    }
+    Some((if named { 1 } else { n }, block))
+}
+
+/// How many layers `layers` make once every `repeat` is written out, residual bodies
+/// included (saturating: the count only has to be compared with [`MAX_LAYERS`](crate::MAX_LAYERS)).
+fn written_out(layers: &[RawLayer]) -> usize {
+    layers.iter().fold(0usize, |sum, layer| {
+        let block = layer.block.as_deref().map_or(0, written_out);
+        let n = if is_keyword(layer, "repeat") {
+            block.saturating_mul(repeat_count(layer))
+        } else {
+            block.saturating_add(1)
+        };
+        sum.saturating_add(n)
+    })
+}
+
+/// The count a `repeat` asks for, if it is a valid one; else 1.
+fn repeat_count(layer: &RawLayer) -> usize {
+    match layer.args.as_ref().and_then(|a| a.args.first()) {
+        Some(RawArg::Positional(RawValue::Number { int: Some(k), .. })) if (1..=MAX_REPEAT).contains(k) => {
+            *k as usize
+        }
+        _ => 1,
+    }
+}
+
+/// The `repeat` most responsible for `layers` being too many once written out: the one
+/// that makes the most, looking inside blocks.
+fn largest_repeat(layers: &[RawLayer]) -> Option<&RawLayer> {
+    let biggest = layers.iter().filter(|l| l.block.is_some()).max_by_key(|l| {
+        let block = l.block.as_deref().map_or(0, written_out);
+        if is_keyword(l, "repeat") {
+            block.saturating_mul(repeat_count(l))
+        } else {
+            block
+        }
+    })?;
+    if is_keyword(biggest, "repeat") {
+        Some(biggest)
+    } else {
+        largest_repeat(biggest.block.as_deref().unwrap_or_default())
+    }
 }
 
 /// `text` as an identifier at `span`, if it is one (not a keyword, no stray characters).
@@ -241,7 +412,7 @@ fn output_width(kind: &Kind, input: &Width) -> Width {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::RawInput;
+    use crate::ast::{Params, RawInput};
     use proc_macro2::TokenStream;
 
     fn check_str(src: &str) -> Result<Model, Vec<String>> {
@@ -401,7 +572,7 @@ mod tests {
             "`dense` has no option `l3`; did you mean `l1`?",
             "`l2` takes a number, found `relu`",
             "`bias` takes `true` or `false`, found `0.5`",
-            "`dense` has no option `shape`; its options are `activation`, `init`, `l1`, `l2`, `bias`",
+            "`dense` has no option `shape`; its options are `activation`, `init`, `l1`, `l2`, `bias`, `max_norm`",
             "the dropout rate must be in [0, 1), found 1.5; it is the fraction of units to drop, such as `dropout(0.2)`",
             "`momentum` must be in [0, 1], found 2; Keras' default is 0.99",
             "duplicate layer name `x`; give this layer another name",
@@ -441,11 +612,11 @@ mod tests {
             "layer keywords are lowercase: write `batch_norm`; a capitalized name is read as a sub-network type",
             "`dense` needs its width before the activation: `dense(100, relu)`",
             "unknown layer `conv2d`; expected a layer (`dense`, `batch_norm`, `layer_norm`, `dropout`, \
-             `residual`), an activation such as `relu`, or a network type",
+             `alpha_dropout`, `prelu`, `residual`, `repeat`), an activation such as `relu`, or a network type",
             "unknown activation `softplus`; expected one of `linear`, `relu`, `leaky_relu`, `elu`, `selu`, \
-             `gelu`, `swish`, `silu`, `tanh`, `sigmoid`, `softmax`",
+             `gelu`, `swish`, `silu`, `tanh`, `sigmoid`, `softmax`, `prelu`",
             "unknown initializer `xavier`; expected one of `glorot_uniform`, `glorot_normal`, `he_uniform`, \
-             `he_normal`, `lecun_uniform`, `lecun_normal`, `zeros`, `ones`",
+             `he_normal`, `lecun_uniform`, `lecun_normal`, `zeros`, `ones`, `variance_scaling`",
             "`batch_norm` takes only named options: `batch_norm(momentum = 0.99, epsilon = 1e-3)`",
             "the dropout rate must be in [0, 1), found -0.1; it is the fraction of units to drop, such as \
              `dropout(0.2)`",
@@ -476,8 +647,8 @@ mod tests {
             "unknown argument `projection`; did you mean `project`?",
             "`residual` takes one activation, applied after the sum: `residual(project, relu)`",
             "`project` is given twice",
-            "only `residual` takes a block `<...>`, not `dense`",
-            "only `residual` takes a block `<...>`, not the sub-network `Trunk`",
+            "only `residual` and `repeat` take a block `<...>`, not `dense`",
+            "only `residual` and `repeat` take a block `<...>`, not the sub-network `Trunk`",
         ];
         assert_eq!(errs, expect);
     }
@@ -608,6 +779,203 @@ mod tests {
         );
         let errs = check_str("N< input(2); layer_norm(epsilon = 1e-50) >").unwrap_err();
         assert_eq!(errs, ["`epsilon` must be positive, found 1e-50; Keras' default is 1e-3"]);
+    }
+
+    fn fields(m: &Model) -> Vec<String> {
+        m.layers.iter().map(|l| l.field.to_string()).collect()
+    }
+
+    #[test]
+    fn repeat_writes_its_layers_out_in_place() {
+        // Géron's deep SELU stack: the first copy takes 784, the rest 100; names continue.
+        let m = check_str(
+            "N< flatten(28, 28); dense(300); repeat(100)< dense(100, selu) >; dense(10, softmax) >",
+        )
+        .unwrap();
+        assert_eq!(m.layers.len(), 102);
+        assert_eq!(
+            (m.layers[1].input.clone(), m.layers[1].field.to_string()),
+            (Width::Known(300), "dense_1".into())
+        );
+        assert_eq!(m.layers[2].input, Width::Known(100));
+        assert_eq!(m.layers[100].field, "dense_100");
+        assert_eq!(m.layers[101].field, "dense_101");
+        assert!(m.layers[1..101].iter().all(|l| l.summary == "dense(100, selu)"));
+        // Nested, and inside a residual body (a scope of its own), and a residual inside one.
+        let m = check_str(
+            "N< input(4); repeat(2)< dense(4, relu); repeat(2)< dropout(0.1); batch_norm > >; \
+             residual< repeat(3)< dense(4) > >; repeat(2)< residual< dense(4) > > >",
+        )
+        .unwrap();
+        assert_eq!(
+            fields(&m),
+            [
+                "dense_0",
+                "dropout_0",
+                "batch_norm_0",
+                "dropout_1",
+                "batch_norm_1",
+                "dense_1",
+                "dropout_2",
+                "batch_norm_2",
+                "dropout_3",
+                "batch_norm_3",
+                "residual_0",
+                "residual_1",
+                "residual_2"
+            ]
+        );
+        let body = |i: usize| match &m.layers[i].kind {
+            Kind::Residual { body, .. } => body,
+            _ => panic!("not a residual"),
+        };
+        assert_eq!(fields(body(10)), ["dense_0", "dense_1", "dense_2"]);
+        assert_eq!(
+            (body(11).name.to_string(), body(12).name.to_string()),
+            ("__NResidual1".into(), "__NResidual2".into())
+        );
+    }
+
+    #[test]
+    fn repeat_mistakes() {
+        let errs = check_str(
+            "N< input(4); repeat(0)< dense(4) >; repeat(1001)< dense(4) >; repeat< dense(4) >; repeat(2.5)< dense(4) >; \
+             repeat(2); repeat(2)<>; r: repeat(2)< dense(4) >; repeat(2)< h: dense(4); relu >; repeat(2, 3)< relu > >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "`repeat` takes a count from 1 to 1000, found `0`",
+                "`repeat` takes a count from 1 to 1000, found `1001`",
+                "`repeat` needs a count: `repeat(20)< dense(100, selu) >`",
+                "`repeat` takes a count from 1 to 1000, found `2.5`",
+                "`repeat` needs a block of layers: `repeat(20)< dense(100, selu) >`",
+                "empty repeat block; put at least one layer between `<` and `>`",
+                "`repeat` writes out layers, it is no layer itself, so it takes no name; remove `r:`",
+                "a layer inside `repeat` can't be named: each copy would be called `h`; remove the name, the \
+                 copies are numbered (`dense_0`, `dense_1`, ...)",
+                "`repeat` takes one count: `repeat(20)< dense(100, selu) >`",
+            ]
+        );
+        // A mistake that only the second copy makes is reported once, and the repeat says why.
+        let errs = check_str("N< input(784); repeat(3)< residual< dense(784) >; dense(100) > >").unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "residual block maps width 100 to 784; the skip connection adds its input, so the widths must match",
+                "help: make this `dense(100)` so the block ends at width 100, or write `residual(project)<...>` \
+                 to learn a projection of the input",
+                "the mistakes above are in copy 2 of this `repeat(3)`: its input is 100 wide, the first copy's 784",
+            ]
+        );
+        // A mistake in every copy is reported once.
+        let errs = check_str("N< input(4); repeat(5)< dense(4, rleu) > >").unwrap_err();
+        assert_eq!(errs, ["unknown activation `rleu`; did you mean `relu`?"]);
+        // Written out, a network has at most MAX_LAYERS layers: reported at the repeat that
+        // makes the most, without writing them out.
+        let errs = check_str(
+            "N< input(4); repeat(2)< dense(4) >; residual< repeat(1000)< repeat(1000)< relu > > > >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            ["network `N` has 1000003 layers once its repeats are written out; a network may have at most 10000"]
+        );
+    }
+
+    #[test]
+    fn prelu_is_a_layer_and_a_dense_layers_shorthand() {
+        let m = check_str("N< input(4); dense(8, prelu); h: dense(6, activation = prelu); prelu; dense(2) >")
+            .unwrap();
+        assert_eq!(fields(&m), ["dense_0", "prelu_0", "h", "prelu_1", "prelu_2", "dense_2"]);
+        assert!(matches!(m.layers[0].kind, Kind::Dense { act: Act::LINEAR, .. }));
+        assert_eq!((m.layers[1].input.clone(), m.layers[1].summary.as_str()), (Width::Known(8), "prelu"));
+        assert_eq!(
+            m.layers[1].kind.own_params(),
+            Some((Params { per_in: 1, ..Params::ZERO }, Params { per_in: 1, ..Params::ZERO }))
+        );
+        let errs = check_str(
+            "N< input(4); prelu(0.25); dense(4, prelu(0.25)); residual(prelu)< dense(4) >; dense(4, prelo) >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "`prelu` takes no arguments: its slopes are learned, one per unit, starting at 0",
+                "`prelu` takes no arguments: its slopes are learned, one per unit, starting at 0",
+                "`residual` can't apply `prelu` after the sum (its slopes are a layer's tensors); write `prelu` \
+                 after the block: `residual<...>; prelu`",
+                "unknown activation `prelo`; did you mean `prelu`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn chapter_11_options() {
+        let m = check_str(
+            "N< input(4); batch_norm(center = false); batch_norm(scale = false, momentum = 0.9); \
+             batch_norm(center = false, scale = false); alpha_dropout(0.1); alpha_dropout(rate = 0.2); \
+             dense(3, selu, init = variance_scaling, max_norm = 1); \
+             dense(3, init = variance_scaling(scale = 2, mode = fan_avg, distribution = uniform)) >",
+        )
+        .unwrap();
+        let summaries: Vec<&str> = m.layers.iter().map(|l| l.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "batch_norm(center = false)",
+                "batch_norm(scale = false)",
+                "batch_norm(center = false, scale = false)",
+                "alpha_dropout(0.1)",
+                "alpha_dropout(0.2)",
+                "dense(3, selu)",
+                "dense(3)"
+            ]
+        );
+        let params: Vec<_> = m.layers[..3].iter().map(|l| l.kind.own_params().unwrap()).collect();
+        let p = |per_in| Params { per_in, ..Params::ZERO };
+        assert_eq!(params, [(p(3), p(1)), (p(3), p(1)), (p(2), p(0))]);
+        assert!(matches!(m.layers[3].kind, Kind::AlphaDropout { rate } if rate == 0.1));
+        let Kind::Dense { init: Init::VarianceScaling { scale, mode, distribution }, max_norm, .. } =
+            m.layers[5].kind
+        else {
+            panic!("not variance scaling")
+        };
+        assert_eq!(
+            (scale, mode.keyword, distribution.keyword, max_norm),
+            (1.0, "fan_in", "truncated_normal", Some(1.0))
+        );
+        let Kind::Dense { init: Init::VarianceScaling { scale, mode, distribution }, max_norm, .. } =
+            m.layers[6].kind
+        else {
+            panic!("not variance scaling")
+        };
+        assert_eq!((scale, mode.keyword, distribution.keyword, max_norm), (2.0, "fan_avg", "uniform", None));
+        let errs = check_str(
+            "N< input(4); batch_norm(center = 0); alpha_dropout(1); alpha_dropout; dense(3, max_norm = 0); \
+             dense(3, init = variance_scaling(2)); dense(3, init = variance_scaling(scale = -1, mode = fan_ave)); \
+             dense(3, init = variance_scaling(distribution = normal, sigma = 1, mode = 3)); dense(3, init = he_normal(2)) >",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                "`center` takes `true` or `false`, found `0`",
+                "the dropout rate must be in [0, 1), found 1; it is the fraction of units to drop, such as `dropout(0.2)`",
+                "`alpha_dropout` needs a rate: `alpha_dropout(0.1)`",
+                "`max_norm` must be positive, found 0; it is the largest norm of each unit's incoming weights, \
+                 such as `max_norm = 1.0`",
+                "`variance_scaling` takes named options: `variance_scaling(scale = 2.0, mode = fan_avg, \
+                 distribution = uniform)`",
+                "`scale` must be positive, found -1; Keras' default is 1.0",
+                "`mode` can't be `fan_ave`; did you mean `fan_avg`?",
+                "`distribution` can't be `normal`; expected one of `truncated_normal`, `untruncated_normal`, `uniform`",
+                "`variance_scaling` has no option `sigma`; its options are `scale`, `mode`, `distribution`",
+                "`mode` can't be `3`; expected one of `fan_in`, `fan_out`, `fan_avg`",
+                "`he_normal` takes no arguments; `variance_scaling(scale = 2.0, mode = fan_avg)` is the initializer that does",
+            ]
+        );
     }
 
     #[test]
