@@ -158,3 +158,36 @@ fn predictions_allocate_nothing() {
         assert_none(&format!("B and C predict, batch {n}"), counts);
     }
 }
+
+#[test]
+fn chapter_11_layers_and_max_norm_allocate_nothing() {
+    let data = fashion_like(32, 3);
+    let x: Batch<784> = first(&data, 32);
+    let dy = x.clone();
+    let mut alpha = AlphaDropout::<784>::new(0.1);
+    let mut prelu = PRelu::<784>::new();
+    let mut bn = BatchNorm::<784>::new(0.99, 1e-3).without_center().without_scale();
+    let mut passes = || {
+        let mut ctx = Context::train(1);
+        alpha.forward(&x, &mut ctx);
+        alpha.backward(&x, &dy, Backward::FULL);
+        prelu.forward(&x, &mut ctx);
+        prelu.backward(&x, &dy, Backward::FULL);
+        bn.forward(&x, &mut ctx);
+        bn.backward(&x, &dy, Backward::FULL);
+    };
+    passes();
+    assert_none("alpha dropout, PReLU and a bare batch norm, batch 32", count(&mut passes));
+    // Max-norm runs inside every train step.
+    let classes: Vec<u32> = data.classes().unwrap().to_vec();
+    let dense = Dense::<784, 10>::new(Activation::Softmax, Init::GlorotUniform, &mut mlp::rng::seeded(1));
+    let mut model =
+        Model::compile(dense.with_max_norm(0.5), Sgd::new(0.1), SparseCategoricalCrossentropy::new());
+    model.train_step(&x, Targets::Classes(&classes)).unwrap();
+    let counts = count(|| {
+        for _ in 0..3 {
+            std::hint::black_box(model.train_step(&x, Targets::Classes(&classes)).unwrap());
+        }
+    });
+    assert_none("dense with max-norm train_step, batch 32", counts);
+}

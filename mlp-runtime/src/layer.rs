@@ -223,6 +223,11 @@ pub trait Layer {
     fn output_activation(&self) -> Option<crate::Activation> {
         None
     }
+
+    /// Applies weight constraints (a dense layer's max-norm) to trainable tensors. Training
+    /// calls it after every optimizer step, as Keras applies a `kernel_constraint` after each
+    /// update; a layer holding others forwards it to each of them. The default does nothing.
+    fn apply_constraints(&mut self) {}
 }
 
 /// Layers and networks that can be built from a generator: initializers draw from it.

@@ -25,7 +25,7 @@ pub mod train;
 
 pub use activation::Activation;
 pub use batch::Batch;
-pub use init::Init;
+pub use init::{FanMode, Init, ScalingDistribution, VarianceScaling};
 pub use layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef};
 
 /// What an example needs: `use mlp::prelude::*;`.
@@ -33,7 +33,7 @@ pub mod prelude {
     pub use crate::activation::Activation;
     pub use crate::batch::Batch;
     pub use crate::data::prelude::*;
-    pub use crate::init::Init;
+    pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
     pub use crate::io::prelude::*;
     pub use crate::layer::{
         Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
@@ -57,7 +57,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::activation::Activation;
     pub use crate::batch::Batch;
-    pub use crate::init::Init;
+    pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
     pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor, VisitorRef};
     pub use crate::layers::*;
     pub use crate::rng::{seeded, Rng};

@@ -10,6 +10,9 @@ use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRe
 /// A frozen batch norm (`set_trainable(false)`) runs in inference mode even while
 /// training, as in Keras 3.
 ///
+/// [`BatchNorm::without_center`] and [`BatchNorm::without_scale`] drop beta or gamma
+/// (Keras' `center=False`, `scale=False`), as before a layer that shifts or scales anyway.
+///
 /// ```
 /// use mlp::prelude::*;
 /// let mut bn = BatchNorm::<2>::new(0.99, 1e-3);
@@ -26,6 +29,10 @@ pub struct BatchNorm<const N: usize> {
     beta: Vec<f32>,
     gamma_grad: Vec<f32>,
     beta_grad: Vec<f32>,
+    // False without gamma or beta: the tensor is then neither visited nor learned and keeps
+    // the neutral 1 or 0, so the arithmetic below stays the same for every combination.
+    has_gamma: bool,
+    has_beta: bool,
     running_mean: Vec<f32>,
     running_var: Vec<f32>,
     trainable: bool,
@@ -58,6 +65,8 @@ impl<const N: usize> BatchNorm<N> {
             beta: vec![0.0; N],
             gamma_grad: vec![0.0; N],
             beta_grad: vec![0.0; N],
+            has_gamma: true,
+            has_beta: true,
             running_mean: vec![0.0; N],
             running_var: vec![1.0; N],
             trainable: true,
@@ -73,6 +82,24 @@ impl<const N: usize> BatchNorm<N> {
             out: Batch::zeros(0),
             dx: Batch::zeros(0),
         }
+    }
+
+    /// Keras' `center=False`: no learned shift beta (it stays 0), and no `bias` tensor in
+    /// weight files or parameter counts.
+    #[must_use]
+    pub fn without_center(mut self) -> Self {
+        self.has_beta = false;
+        self.beta.fill(0.0);
+        self
+    }
+
+    /// Keras' `scale=False`: no learned scale gamma (it stays 1), and no `weight` tensor in
+    /// weight files or parameter counts.
+    #[must_use]
+    pub fn without_scale(mut self) -> Self {
+        self.has_gamma = false;
+        self.gamma.fill(1.0);
+        self
     }
 
     /// `xhat = (x - mean) * inv_std` with the last forward pass's statistics, for a
@@ -181,8 +208,10 @@ impl<const N: usize> Layer for BatchNorm<N> {
                 self.sum_dy_xhat[j] += g[j] * h[j];
             }
         }
-        if self.trainable {
+        if self.trainable && self.has_gamma {
             self.gamma_grad.iter_mut().zip(&self.sum_dy_xhat).for_each(|(a, b)| *a += b);
+        }
+        if self.trainable && self.has_beta {
             self.beta_grad.iter_mut().zip(&self.sum_dy).for_each(|(a, b)| *a += b);
         }
         if !how.input_grad {
@@ -210,14 +239,32 @@ impl<const N: usize> Layer for BatchNorm<N> {
     fn visit(&mut self, v: &mut dyn Visitor) {
         let trainable = self.trainable;
         let shape = &Self::SHAPE;
-        v.param(
-            "weight",
-            Param { value: &mut self.gamma, grad: &mut self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
-        );
-        v.param(
-            "bias",
-            Param { value: &mut self.beta, grad: &mut self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
-        );
+        if self.has_gamma {
+            v.param(
+                "weight",
+                Param {
+                    value: &mut self.gamma,
+                    grad: &mut self.gamma_grad,
+                    shape,
+                    trainable,
+                    l1: 0.0,
+                    l2: 0.0,
+                },
+            );
+        }
+        if self.has_beta {
+            v.param(
+                "bias",
+                Param {
+                    value: &mut self.beta,
+                    grad: &mut self.beta_grad,
+                    shape,
+                    trainable,
+                    l1: 0.0,
+                    l2: 0.0,
+                },
+            );
+        }
         v.buffer("running_mean", &mut self.running_mean, shape);
         v.buffer("running_var", &mut self.running_var, shape);
     }
@@ -225,14 +272,18 @@ impl<const N: usize> Layer for BatchNorm<N> {
     fn visit_ref(&self, v: &mut dyn VisitorRef) {
         let trainable = self.trainable;
         let shape = &Self::SHAPE;
-        v.param(
-            "weight",
-            ParamRef { value: &self.gamma, grad: &self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
-        );
-        v.param(
-            "bias",
-            ParamRef { value: &self.beta, grad: &self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
-        );
+        if self.has_gamma {
+            v.param(
+                "weight",
+                ParamRef { value: &self.gamma, grad: &self.gamma_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+            );
+        }
+        if self.has_beta {
+            v.param(
+                "bias",
+                ParamRef { value: &self.beta, grad: &self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
+            );
+        }
         v.buffer("running_mean", &self.running_mean, shape);
         v.buffer("running_var", &self.running_var, shape);
     }
@@ -258,6 +309,61 @@ mod tests {
         check(&mut bn, &random_batch::<5>(6, 7), Mode::Infer, Tolerance::default(), 100).unwrap();
         bn.set_trainable(false);
         check(&mut bn, &random_batch::<5>(6, 7), Mode::Train, Tolerance::default(), 100).unwrap();
+    }
+
+    #[test]
+    fn without_center_or_scale_the_tensor_is_gone_and_gradients_still_match() {
+        for (center, scale) in [(true, true), (false, true), (true, false), (false, false)] {
+            let mut bn = BatchNorm::<5>::new(0.9, 1e-3);
+            if !center {
+                bn = bn.without_center();
+            }
+            if !scale {
+                bn = bn.without_scale();
+            }
+            let mut names = Vec::new();
+            crate::tensors::for_each_tensor_ref(&bn, |name, _| names.push(name.to_string()));
+            let want: Vec<&str> =
+                [(scale, "weight"), (center, "bias"), (true, "running_mean"), (true, "running_var")]
+                    .into_iter()
+                    .filter_map(|(present, name)| present.then_some(name))
+                    .collect();
+            assert_eq!(names, want);
+            // Whatever is left learned moves away from 1 and 0, and a training pass moves the
+            // running statistics away from 0 and 1 for the inference check.
+            let _ =
+                collect(&mut bn, |p| p.value.iter_mut().enumerate().for_each(|(i, v)| *v += 0.1 * i as f32));
+            bn.forward(&random_batch::<5>(6, 8), &mut Context::train(0));
+            let what = format!("center {center}, scale {scale}");
+            check(&mut bn, &random_batch::<5>(6, 6), Mode::Train, Tolerance::default(), 100).expect(&what);
+            check(&mut bn, &random_batch::<5>(6, 7), Mode::Infer, Tolerance::default(), 100).expect(&what);
+            // The absent tensor keeps its neutral value: the output is the plain normalization
+            // times gamma plus beta, with 1 or 0 in its place.
+            let x = random_batch::<5>(4, 9);
+            bn.forward(&x, &mut Context::train(0));
+            let y = bn.output().as_slice().to_vec();
+            bn.forward(&x, &mut Context::infer());
+            let got_infer = bn.output().as_slice().to_vec();
+            assert!(scale || bn.gamma.iter().all(|&g| g == 1.0), "{what}");
+            assert!(center || bn.beta.iter().all(|&b| b == 0.0), "{what}");
+            let n = 4.0;
+            for j in 0..5 {
+                let col: Vec<f32> = x.as_slice().iter().skip(j).step_by(5).copied().collect();
+                let mean = col.iter().sum::<f32>() / n;
+                let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+                for (i, v) in col.iter().enumerate() {
+                    let want = bn.gamma[j] * (v - mean) / (var + 1e-3).sqrt() + bn.beta[j];
+                    assert!((y[i * 5 + j] - want).abs() < 1e-5, "{what}: {} vs {want}", y[i * 5 + j]);
+                    let (m, rv) = (bn.running_mean[j], bn.running_var[j]);
+                    let want = bn.gamma[j] * (v - m) / (rv + 1e-3).sqrt() + bn.beta[j];
+                    assert!(
+                        (got_infer[i * 5 + j] - want).abs() < 1e-5,
+                        "{what}: {} vs {want}",
+                        got_infer[i * 5 + j]
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct Dense<const I: usize, const O: usize> {
     activation: Activation,
     l1: f32,
     l2: f32,
+    max_norm: Option<f32>,
     trainable: bool,
     pre: Batch<O>,
     out: Batch<O>,
@@ -50,6 +51,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             activation,
             l1: 0.0,
             l2: 0.0,
+            max_norm: None,
             trainable: true,
             pre: Batch::zeros(0),
             out: Batch::zeros(0),
@@ -77,6 +79,24 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     pub fn with_l2(mut self, l2: f32) -> Self {
         self.l2 = l2;
         self
+    }
+
+    /// Keras' `kernel_constraint=max_norm(c)` (`MaxNorm(c, axis=0)`): after every optimizer
+    /// step, each unit's incoming weight vector (a row of [`Dense::weight`]) longer than `c`
+    /// is scaled back to length `c`, as Keras scales it: `w * c / (1e-7 + |w|)`. `c > 0`.
+    ///
+    /// One difference from Keras: a row no longer than `c` is left exactly as it is, where
+    /// Keras multiplies it by `|w| / (1e-7 + |w|)`, a rounding-level change (it would also
+    /// shrink a row of norm near 1e-7 by half at every step).
+    #[must_use]
+    pub fn with_max_norm(mut self, c: f32) -> Self {
+        self.max_norm = Some(c);
+        self
+    }
+
+    /// The max-norm limit on each unit's incoming weights, if any ([`Dense::with_max_norm`]).
+    pub fn max_norm(&self) -> Option<f32> {
+        self.max_norm
     }
 
     /// The kernel in PyTorch's `[out, in]` row-major layout.
@@ -249,6 +269,22 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
     }
+
+    fn apply_constraints(&mut self) {
+        let Some(c) = self.max_norm else { return };
+        // A frozen kernel is not updated, so Keras does not constrain it either.
+        if !self.trainable || I == 0 {
+            return;
+        }
+        // Each unit's incoming weights are one contiguous row of the [out, in] layout.
+        for row in self.weight.as_mut_slice().chunks_exact_mut(I) {
+            let norm = row.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
+            if norm > c {
+                let s = c / (1e-7 + norm);
+                row.iter_mut().for_each(|w| *w *= s);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -269,5 +305,53 @@ mod tests {
         let mut layer =
             Dense::<40, 30>::new(Activation::Tanh, Init::HeNormal, &mut crate::rng::seeded(4)).without_bias();
         check(&mut layer, &random_batch::<40>(20, 5), Mode::Train, Tolerance::default(), 50).unwrap();
+    }
+
+    /// Three units of four inputs: rows of norm 3.28 and 1.80 (over 1.5) and 0.55 (under).
+    const ROWS: [f32; 12] = [0.7, -2.9, 1.3, 0.25, 0.1, 0.2, -0.3, 0.4, -1.2, 0.9, 0.8, -0.6];
+
+    fn with_rows(rows: &[f32]) -> Dense<4, 3> {
+        let mut d = Dense::<4, 3>::new(Activation::Linear, Init::Zeros, &mut crate::rng::seeded(0));
+        d.weight.as_mut_slice().copy_from_slice(rows);
+        d
+    }
+
+    #[test]
+    fn max_norm_scales_long_rows_as_keras_does_and_leaves_short_ones() {
+        let mut d = with_rows(&ROWS).with_max_norm(1.5);
+        assert_eq!(d.max_norm(), Some(1.5));
+        d.apply_constraints();
+        // keras.constraints.MaxNorm(1.5, axis=0) on the [in, out] transpose (Keras 3.15.1,
+        // TensorFlow backend), read back as rows.
+        let keras = [
+            0.321_709_245_443_344_1,
+            -1.332_795_500_755_31,
+            0.597_459_971_904_754_6,
+            0.114_896_155_893_802_64,
+            -0.998_460_352_420_806_9,
+            0.748_845_219_612_121_6,
+            0.665_640_234_947_204_6,
+            -0.499_230_176_210_403_44,
+        ];
+        let w = d.weight();
+        let long = w[..4].iter().chain(&w[8..]);
+        for (got, want) in long.zip(keras) {
+            assert!((f64::from(*got) - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
+        }
+        // Keras gives 0.09999998, 0.19999996, ... here (it scales every row by
+        // |w| / (1e-7 + |w|)); a row under the limit is ours untouched.
+        let short: Vec<u32> = w[4..8].iter().map(|v| v.to_bits()).collect();
+        assert_eq!(short, ROWS[4..8].iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn max_norm_leaves_a_frozen_kernel_and_an_unconstrained_one_alone() {
+        let mut frozen = with_rows(&ROWS).with_max_norm(1.5);
+        frozen.set_trainable(false);
+        frozen.apply_constraints();
+        assert_eq!(frozen.weight(), ROWS);
+        let mut free = with_rows(&ROWS);
+        free.apply_constraints();
+        assert_eq!((free.max_norm(), free.weight()), (None, &ROWS[..]));
     }
 }

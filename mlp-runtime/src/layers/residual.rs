@@ -136,6 +136,10 @@ where
         self.body.set_trainable(trainable);
     }
 
+    fn apply_constraints(&mut self) {
+        self.body.apply_constraints();
+    }
+
     fn output_activation(&self) -> Option<Activation> {
         Some(self.join.activation)
     }
@@ -205,6 +209,11 @@ where
     fn set_trainable(&mut self, trainable: bool) {
         self.body.set_trainable(trainable);
         self.projection.set_trainable(trainable);
+    }
+
+    fn apply_constraints(&mut self) {
+        self.body.apply_constraints();
+        self.projection.apply_constraints();
     }
 
     fn output_activation(&self) -> Option<Activation> {

@@ -19,8 +19,9 @@ pub(super) fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
     total
 }
 
-/// Adds penalty gradients, clips, updates every trainable tensor and zeroes all
-/// gradients. Returns the penalty of the weights before the update.
+/// Adds penalty gradients, clips, updates every trainable tensor, applies the layers'
+/// weight constraints ([`Layer::apply_constraints`]) and zeroes all gradients. Returns the
+/// penalty of the weights before the update.
 ///
 /// Every gradient is checked before any tensor changes: if one holds a NaN or an
 /// infinity, nothing is updated, all gradients are zeroed and the error names the
@@ -45,6 +46,8 @@ pub(crate) fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
     };
     optimizer.begin_step();
     net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
+    // Keras applies each variable's constraint right after the optimizer updates it.
+    net.apply_constraints();
     Ok(pre.penalty)
 }
 
@@ -105,5 +108,64 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
             self.optimizer.update(slot, p.value, p.grad);
         }
         p.grad.fill(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::activation::Activation;
+    use crate::gradcheck::random_batch;
+    use crate::init::Init;
+    use crate::layer::Layer;
+    use crate::layers::{Dense, Residual};
+    use crate::loss::{MeanSquaredError, Targets};
+    use crate::optim::Sgd;
+    use crate::train::Model;
+
+    /// A residual block around a dense layer, so the constraint has to be forwarded.
+    fn model(max_norm: Option<f32>) -> Model<Residual<Dense<4, 4>, 4>, Sgd, MeanSquaredError> {
+        let mut body =
+            Dense::<4, 4>::new(Activation::Linear, Init::GlorotUniform, &mut crate::rng::seeded(1));
+        if let Some(c) = max_norm {
+            body = body.with_max_norm(c);
+        }
+        Model::compile(Residual::new(body, Activation::Linear), Sgd::new(0.5), MeanSquaredError)
+    }
+
+    fn norms(w: &[f32]) -> Vec<f32> {
+        w.chunks(4).map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt()).collect()
+    }
+
+    #[test]
+    fn a_training_step_applies_max_norm_after_the_update() {
+        let x = random_batch::<4>(8, 3);
+        let targets = vec![5.0; 8 * 4];
+        let mut free = model(None);
+        let mut limited = model(Some(0.5));
+        free.train_step(&x, Targets::Values(&targets)).unwrap();
+        limited.train_step(&x, Targets::Values(&targets)).unwrap();
+        // The update alone leaves rows longer than the limit...
+        let free_w = free.net.body().weight();
+        assert!(norms(free_w).iter().all(|&n| n > 0.5), "{:?}", norms(free_w));
+        // ...and the constrained step is that update, then each row scaled to 0.5.
+        let want: Vec<f32> = free_w
+            .chunks(4)
+            .zip(norms(free_w))
+            .flat_map(|(r, n)| r.iter().map(move |w| w * (0.5 / (1e-7 + n))).collect::<Vec<_>>())
+            .collect();
+        let got = limited.net.body().weight();
+        assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-6), "{got:?} vs {want:?}");
+        assert!(norms(got).iter().all(|&n| n <= 0.5 * (1.0 + 1e-6)), "{:?}", norms(got));
+    }
+
+    #[test]
+    fn a_frozen_constrained_layer_is_left_alone() {
+        let mut m = model(Some(0.5));
+        m.net.body_mut().set_trainable(false);
+        let before = m.net.body().weight().to_vec();
+        assert!(norms(&before).iter().any(|&n| n > 0.5));
+        let targets = vec![5.0; 8 * 4];
+        m.train_step(&random_batch::<4>(8, 3), Targets::Values(&targets)).unwrap();
+        assert_eq!(m.net.body().weight(), before);
     }
 }
