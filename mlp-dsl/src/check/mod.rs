@@ -287,7 +287,11 @@ impl Chain<'_> {
                 if copy > 1 {
                     let widths = match (&first_input, &input) {
                         (Width::Known(a), Width::Known(b)) => {
-                            format!(": its input is {b} wide, the first copy's {a}")
+                            format!(
+                                ", whose input is {b} wide where the first copy's was {a}: the repeated layers \
+                                 must work at both widths (begin them with a layer that sets the width, or end \
+                                 them at {a})"
+                            )
                         }
                         _ => String::new(),
                     };
@@ -866,7 +870,9 @@ mod tests {
                 "residual block maps width 100 to 784; the skip connection adds its input, so the widths must match",
                 "help: make this `dense(100)` so the block ends at width 100, or write `residual(project)<...>` \
                  to learn a projection of the input",
-                "the mistakes above are in copy 2 of this `repeat(3)`: its input is 100 wide, the first copy's 784",
+                "the mistakes above are in copy 2 of this `repeat(3)`, whose input is 100 wide where the first \
+                 copy's was 784: the repeated layers must work at both widths (begin them with a layer that sets \
+                 the width, or end them at 784)",
             ]
         );
         // A mistake in every copy is reported once.

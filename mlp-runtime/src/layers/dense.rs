@@ -82,12 +82,10 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     }
 
     /// Keras' `kernel_constraint=max_norm(c)` (`MaxNorm(c, axis=0)`): after every optimizer
-    /// step, each unit's incoming weight vector (a row of [`Dense::weight`]) longer than `c`
-    /// is scaled back to length `c`, as Keras scales it: `w * c / (1e-7 + |w|)`. `c > 0`.
-    ///
-    /// One difference from Keras: a row no longer than `c` is left exactly as it is, where
-    /// Keras multiplies it by `|w| / (1e-7 + |w|)`, a rounding-level change (it would also
-    /// shrink a row of norm near 1e-7 by half at every step).
+    /// step, each unit's incoming weight vector `w` (a row of [`Dense::weight`]) becomes
+    /// `w * clip(|w|, 0, c) / (1e-7 + |w|)`, exactly Keras' formula: a row longer than `c`
+    /// is scaled back to `c`, a shorter one by `|w| / (1e-7 + |w|)` (a rounding-level change,
+    /// kept so results match Keras'). `c > 0`.
     #[must_use]
     pub fn with_max_norm(mut self, c: f32) -> Self {
         self.max_norm = Some(c);
@@ -279,10 +277,8 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
         // Each unit's incoming weights are one contiguous row of the [out, in] layout.
         for row in self.weight.as_mut_slice().chunks_exact_mut(I) {
             let norm = row.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
-            if norm > c {
-                let s = c / (1e-7 + norm);
-                row.iter_mut().for_each(|w| *w *= s);
-            }
+            let s = norm.min(c) / (1e-7 + norm);
+            row.iter_mut().for_each(|w| *w *= s);
         }
     }
 }
@@ -317,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn max_norm_scales_long_rows_as_keras_does_and_leaves_short_ones() {
+    fn max_norm_scales_rows_as_keras_does() {
         let mut d = with_rows(&ROWS).with_max_norm(1.5);
         assert_eq!(d.max_norm(), Some(1.5));
         d.apply_constraints();
@@ -338,10 +334,13 @@ mod tests {
         for (got, want) in long.zip(keras) {
             assert!((f64::from(*got) - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
         }
-        // Keras gives 0.09999998, 0.19999996, ... here (it scales every row by
-        // |w| / (1e-7 + |w|)); a row under the limit is ours untouched.
-        let short: Vec<u32> = w[4..8].iter().map(|v| v.to_bits()).collect();
-        assert_eq!(short, ROWS[4..8].iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        // A row under the limit is scaled by |w| / (1e-7 + |w|): Keras gives 0.09999998,
+        // 0.19999996, -0.29999995, 0.39999992.
+        let short = [0.099_999_98, 0.199_999_96, -0.299_999_95, 0.399_999_92];
+        for (got, want) in w[4..8].iter().zip(short) {
+            assert!((got - want).abs() <= 1e-7, "{got} vs {want}");
+        }
+        assert_ne!(w[4..8], ROWS[4..8], "Keras moves a short row by a rounding step too");
     }
 
     #[test]
