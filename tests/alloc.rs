@@ -120,6 +120,17 @@ macro_rules! train_steps_allocate_nothing {
 train_steps_allocate_nothing!(model_a_train_step, model_a(1), "A");
 train_steps_allocate_nothing!(model_b_train_step, model_b(1), "B");
 train_steps_allocate_nothing!(model_c_train_step, model_c(1), "C");
+// Exclusions are matched against each tensor's dotted key without building it.
+train_steps_allocate_nothing!(
+    model_b_with_weight_decay_train_step,
+    Model::compile(
+        BatchNormMlp::seeded(1),
+        Sgd::new(0.01).weight_decay(1e-4).exclude_from_weight_decay(["bias", "batch_norm"]),
+        SparseCategoricalCrossentropy::new()
+    )
+    .seed(1),
+    "B with weight decay and exclusions"
+);
 
 #[test]
 fn tiny_train_step_allocates_nothing() {

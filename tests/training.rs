@@ -478,3 +478,48 @@ fn mc_dropout_with_no_pass_is_an_error() {
     let err = model.predict_mc_dropout(&blobs(6, 1), 0).unwrap_err();
     assert!(err.to_string().contains("at least 1 pass"), "{err}");
 }
+
+network! { Decayed< input(4); dense(8, tanh); batch_norm; residual(relu)< dense(8, tanh); dense(8) >; dense(3, softmax) > }
+
+/// Every tensor by its dotted key.
+fn named(net: &Decayed) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    mlp::tensors::for_each_tensor_ref(net, |key, t| {
+        if matches!(t, mlp::tensors::TensorRef::Param(_)) {
+            out.push((key.to_string(), t.value().to_vec()));
+        }
+    });
+    out
+}
+
+#[test]
+fn weight_decay_leaves_out_excluded_keys_and_frozen_layers() {
+    let data = blobs(30, 5);
+    let (lr, wd) = (0.1f32, 0.5f32);
+    // Keras: SGD(0.1, weight_decay=0.5), exclude_from_weight_decay(var_names=[...]).
+    let excluded = ["bias", "batch_norm", "residual_0.dense_1"];
+    let train = |wd: f32| {
+        let opt = Sgd::new(lr).weight_decay(wd).exclude_from_weight_decay(excluded);
+        let mut model = Model::compile(Decayed::seeded(1), opt, SparseCategoricalCrossentropy::new());
+        model.net.dense_0.set_trainable(false);
+        // One step on the whole set.
+        model.fit(&data, quiet().batch_size(30).shuffle(false)).unwrap();
+        named(&model.net)
+    };
+    let (before, plain, decayed) = (named(&Decayed::seeded(1)), train(0.0), train(wd));
+    let mut decayed_keys = Vec::new();
+    for (((key, w0), (_, p)), (_, d)) in before.iter().zip(&plain).zip(&decayed) {
+        if key.starts_with("dense_0.") {
+            assert!(w0 == p && w0 == d, "{key} is frozen");
+        } else if d != p {
+            // Decayed before the same gradient step: w0 * lr * wd less than without decay.
+            for ((&w0, &p), &d) in w0.iter().zip(p).zip(d) {
+                assert!((d - (p - w0 * lr * wd)).abs() < 1e-6, "{key}: {d} vs {p} - {w0} * lr * wd");
+            }
+            decayed_keys.push(key.as_str());
+        }
+    }
+    // Left out: every bias, the batch norm, the residual's second dense (whose key
+    // `residual_0.dense_1.weight` is matched across segments, while `dense_1.weight` is not).
+    assert_eq!(decayed_keys, ["residual_0.dense_0.weight", "dense_1.weight"]);
+}

@@ -1,6 +1,8 @@
 //! Optimizers: steps against Keras 3's formulas evaluated in f64 in this file (and a few
 //! numbers worked by hand or taken from Keras' docs), minimizing a quadratic,
 //! bit-identical resume from saved state, no allocation after the first step.
+//!
+//! Steps here drive the optimizer by hand, as the trainer does: weight decay, then `update`.
 
 use mlp_runtime::optim::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -39,13 +41,22 @@ fn grads(s: usize, n: usize, t: u64) -> Vec<f32> {
     (0..n).map(|i| grad(s, i, t)).collect()
 }
 
+/// One tensor's step after `begin_step`, as the trainer takes it: the weight decay the
+/// optimizer asks for (nothing is excluded here), then the update.
+fn update(opt: &mut dyn Optimizer, slot: usize, w: &mut [f32], g: &[f32]) {
+    if let Some(wd) = opt.weight_decay_settings() {
+        wd.apply(opt.learning_rate(), w);
+    }
+    opt.update(slot, w, g);
+}
+
 /// Runs `steps` steps of `opt` on the fixed problem, from the step after `opt.iterations()`.
 fn run(opt: &mut dyn Optimizer, w: &mut [f32], b: &mut [f32], steps: u64) {
     for _ in 0..steps {
         opt.begin_step();
         let t = opt.iterations();
-        opt.update(0, w, &grads(0, w.len(), t));
-        opt.update(1, b, &grads(1, b.len(), t));
+        update(opt, 0, w, &grads(0, w.len(), t));
+        update(opt, 1, b, &grads(1, b.len(), t));
     }
 }
 
@@ -118,7 +129,7 @@ fn adagrad_adam_adamw_nadam_first_step_by_hand() {
     let one = |opt: &mut dyn Optimizer, w: f32, g: f32| {
         let mut w = [w];
         opt.begin_step();
-        opt.update(0, &mut w, &[g]);
+        update(opt, 0, &mut w, &[g]);
         w[0] as f64
     };
     // Adagrad: acc = 0.1 + 1, w = 1 - 0.1 / sqrt(1.1 + 1e-7).
@@ -321,6 +332,7 @@ fn all_optimizers() -> Vec<Box<dyn Fn() -> Box<dyn Optimizer>>> {
         Box::new(|| Box::new(Adam::new(0.01))),
         Box::new(|| Box::new(Adam::new(0.01).amsgrad(true))),
         Box::new(|| Box::new(AdamW::new(0.01))),
+        Box::new(|| Box::new(Adam::new(0.01).weight_decay(0.05))),
         Box::new(|| Box::new(Nadam::new(0.01))),
         Box::new(|| Box::new(RMSprop::new(0.01))),
         Box::new(|| Box::new(RMSprop::new(0.01).momentum(0.9).centered(true))),
@@ -331,6 +343,15 @@ fn all_optimizers() -> Vec<Box<dyn Fn() -> Box<dyn Optimizer>>> {
             Box::new(
                 Sgd::new(0.05)
                     .momentum(0.9)
+                    .with_schedule(mlp_runtime::optim::ExponentialDecay::new(0.1, 3, 0.5)),
+            )
+        }),
+        Box::new(|| {
+            Box::new(
+                Sgd::new(0.05)
+                    .weight_decay(0.1)
+                    .exclude_from_weight_decay(["bias"])
+                    .clipnorm(2.0)
                     .with_schedule(mlp_runtime::optim::ExponentialDecay::new(0.1, 3, 0.5)),
             )
         }),
@@ -487,6 +508,41 @@ fn validate_rejects_what_keras_rejects() {
     assert!(Adam::new(0.1).global_clipnorm(f32::INFINITY).validate().is_err());
     let bad_schedule = mlp_runtime::optim::CosineDecay::new(0.1, 0);
     assert!(Adam::new(0.1).with_schedule(bad_schedule).validate().is_err());
+}
+
+#[test]
+fn every_optimizer_takes_a_weight_decay_and_refuses_a_negative_or_non_finite_one() {
+    let (names, excluded) = (["bias"], vec!["bias".to_string()]);
+    let sgd = Sgd::default().weight_decay(0.1).exclude_from_weight_decay(names);
+    assert_eq!((sgd.get_weight_decay(), sgd.get_exclude_from_weight_decay()), (0.1, &excluded[..]));
+    assert_eq!(Adam::default().get_weight_decay(), 0.0, "none unless asked for, as in Keras");
+    let with = |wd: f32| -> Vec<Box<dyn Optimizer>> {
+        vec![
+            Box::new(Sgd::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(RMSprop::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(Adagrad::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(Adam::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(AdamW::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(Nadam::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            Box::new(Adamax::default().weight_decay(wd).exclude_from_weight_decay(names)),
+            // The wrappers pass the setting and its check on.
+            Box::new(Adam::default().weight_decay(wd).clipnorm(1.0).with_schedule(|_| 0.1)),
+        ]
+    };
+    for opt in with(0.25) {
+        let wd = opt.weight_decay_settings().expect("set");
+        assert_eq!(wd.rate, 0.25, "{}", opt.name());
+        assert_eq!(opt.validate(), Ok(()), "{}", opt.name());
+    }
+    for bad in [-0.1, f32::NAN, f32::INFINITY] {
+        for opt in with(bad) {
+            let e = opt.validate().unwrap_err();
+            assert!(matches!(e, OptimError::Hyperparameter { name: "weight_decay", .. }), "{e:?}");
+            assert!(e.to_string().contains(" weight_decay must be a finite number >= 0, got "), "{e}");
+        }
+    }
+    let e = Nadam::new(0.1).weight_decay(-1.0).validate().unwrap_err();
+    assert_eq!(e.to_string(), "nadam weight_decay must be a finite number >= 0, got -1");
 }
 
 #[test]

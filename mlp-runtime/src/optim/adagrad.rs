@@ -1,6 +1,7 @@
 //! Adagrad, Keras' `Adagrad`.
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// Adagrad, Keras 3's `Adagrad` (defaults: learning rate 1e-3, initial accumulator 0.1,
@@ -50,6 +51,8 @@ impl Adagrad {
     pub fn get_epsilon(&self) -> f32 {
         self.epsilon
     }
+
+    weight_decay_builders!();
 }
 
 impl Default for Adagrad {
@@ -81,7 +84,7 @@ impl Optimizer for Adagrad {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("adagrad")?;
+        self.core.check_common("adagrad")?;
         check(
             "adagrad",
             "initial_accumulator_value",

@@ -1,6 +1,7 @@
 //! Adam, Keras' `Adam` (and the update `AdamW` shares).
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// Adam, Keras 3's `Adam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
@@ -61,23 +62,14 @@ impl AdamRule {
         [true, true, self.amsgrad]
     }
 
-    /// The Adam update of one tensor, after `weight_decay * lr` of decoupled decay
-    /// (Keras applies decay before the update, with the same learning rate).
-    pub(crate) fn step(
-        &self,
-        core: &mut Core<3>,
-        slot: usize,
-        value: &mut [f32],
-        grad: &[f32],
-        weight_decay: f32,
-    ) {
+    /// The Adam update of one tensor.
+    pub(crate) fn step(&self, core: &mut Core<3>, slot: usize, value: &mut [f32], grad: &[f32]) {
         let t = core.iterations.max(1) as f64;
         let (b1, b2) = (self.beta_1, self.beta_2);
         // Step constants in f64: beta^t for large t is where f32 would lose the most.
         let alpha =
             (core.lr as f64 * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
         let (c1, c2, eps) = (1.0 - b1, 1.0 - b2, self.epsilon);
-        let decay = weight_decay * core.lr;
         let n = value.len();
         let [m, v, v_hat] = &mut core.slots;
         let m = m.get(slot, n);
@@ -87,7 +79,6 @@ impl AdamRule {
             for ((((w, m), v), vh), &g) in
                 value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut()).zip(grad)
             {
-                *w -= *w * decay;
                 *m += (g - *m) * c1;
                 *v += (g * g - *v) * c2;
                 *vh = vh.max(*v);
@@ -95,7 +86,6 @@ impl AdamRule {
             }
         } else {
             for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
-                *w -= *w * decay;
                 *m += (g - *m) * c1;
                 *v += (g * g - *v) * c2;
                 *w -= *m * alpha / (v.sqrt() + eps);
@@ -173,6 +163,7 @@ impl Adam {
     }
 
     adam_settings!();
+    weight_decay_builders!();
 }
 
 impl Default for Adam {
@@ -190,7 +181,7 @@ impl Optimizer for Adam {
     bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.rule.step(&mut self.core, slot, value, grad, 0.0);
+        self.rule.step(&mut self.core, slot, value, grad);
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
@@ -198,7 +189,7 @@ impl Optimizer for Adam {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("adam")?;
+        self.core.check_common("adam")?;
         self.rule.check("adam")
     }
 }

@@ -1,6 +1,7 @@
 //! Adamax, Keras' `Adamax`.
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// Adamax, Keras 3's `Adamax` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
@@ -44,6 +45,7 @@ impl Adamax {
     }
 
     beta_epsilon_settings!();
+    weight_decay_builders!();
 }
 
 impl Default for Adamax {
@@ -80,7 +82,7 @@ impl Optimizer for Adamax {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("adamax")?;
+        self.core.check_common("adamax")?;
         check("adamax", "beta_1", self.beta_1, Range::UnitOpen)?;
         check("adamax", "beta_2", self.beta_2, Range::UnitOpen)?;
         check("adamax", "epsilon", self.epsilon, Range::NonNegative)

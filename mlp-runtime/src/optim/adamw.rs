@@ -2,51 +2,44 @@
 
 use super::adam::{adam_settings, AdamRule};
 use super::state::{bookkeeping, Core};
-use super::{check, OptimError, Optimizer, Range};
+use super::weight_decay::weight_decay_builders;
+use super::{OptimError, Optimizer};
 
 /// Adam with decoupled weight decay, Keras 3's `AdamW` (defaults: learning rate 1e-3,
 /// weight decay 0.004, and Adam's).
 ///
-/// Keras applies the decay before the Adam update, scaled by the learning rate
-/// (`keras/src/optimizers/base_optimizer.py`, `_apply_weight_decay`):
-/// `w -= w * weight_decay * lr`, then the [`Adam`](super::Adam) update with the undecayed gradient.
-/// Every tensor the trainer passes is decayed (Keras decays biases too unless excluded).
+/// As in Keras, this is [`Adam`](super::Adam) with a weight decay by default: the decay is
+/// the one every optimizer takes ([`WeightDecay`](super::WeightDecay)), applied by the
+/// trainer before the Adam update, scaled by the learning rate:
+/// `w -= w * weight_decay * lr`, then the Adam update with the undecayed gradient. Every
+/// trainable tensor is decayed (biases too) unless excluded with
+/// [`AdamW::exclude_from_weight_decay`].
 ///
 /// ```
 /// use mlp_runtime::prelude::*;
-/// let mut opt = AdamW::new(1e-3).weight_decay(0.1);
+/// // Keras: opt = AdamW(1e-3, weight_decay=0.1); opt.exclude_from_weight_decay(var_names=["bias"])
+/// let opt = AdamW::new(1e-3).weight_decay(0.1).exclude_from_weight_decay(["bias"]);
+/// let wd = opt.weight_decay_settings().unwrap();
 /// let mut w = [2.0_f32];
-/// opt.begin_step();
-/// opt.update(0, &mut w, &[0.0]);
+/// wd.apply(opt.learning_rate(), &mut w);
 /// assert!((w[0] - 2.0 * (1.0 - 0.1 * 1e-3)).abs() < 1e-7);
+/// assert!(wd.excludes("dense_1.bias"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamW {
-    weight_decay: f32,
     rule: AdamRule,
-    /// Learning rate, steps, and Adam's buffers.
+    /// Learning rate, weight decay, steps, and Adam's buffers.
     core: Core<3>,
 }
 
 impl AdamW {
     /// AdamW with learning rate `lr` and Keras' other defaults.
     pub fn new(lr: f32) -> Self {
-        AdamW { weight_decay: 0.004, rule: AdamRule::KERAS, core: AdamRule::core(lr) }
-    }
-
-    /// Sets the decoupled weight decay, multiplied by the learning rate at each step.
-    #[must_use]
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-
-    /// The weight decay (set by [`AdamW::weight_decay`]).
-    pub fn get_weight_decay(&self) -> f32 {
-        self.weight_decay
+        AdamW { rule: AdamRule::KERAS, core: AdamRule::core(lr) }.weight_decay(0.004)
     }
 
     adam_settings!();
+    weight_decay_builders!();
 }
 
 impl Default for AdamW {
@@ -64,7 +57,7 @@ impl Optimizer for AdamW {
     bookkeeping!();
 
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.rule.step(&mut self.core, slot, value, grad, self.weight_decay);
+        self.rule.step(&mut self.core, slot, value, grad);
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
@@ -72,8 +65,7 @@ impl Optimizer for AdamW {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("adamw")?;
-        self.rule.check("adamw")?;
-        check("adamw", "weight_decay", self.weight_decay, Range::NonNegative)
+        self.core.check_common("adamw")?;
+        self.rule.check("adamw")
     }
 }

@@ -161,7 +161,10 @@ impl<O> Clipped<O> {
 }
 
 impl<O: Optimizer> Optimizer for Clipped<O> {
-    forward!(inner: name, learning_rate, set_learning_rate, begin_step, update, iterations, state, set_state);
+    forward!(
+        inner: name, learning_rate, set_learning_rate, begin_step, update, weight_decay_settings,
+        iterations, state, set_state
+    );
 
     fn clip(&self) -> Clip {
         self.clip

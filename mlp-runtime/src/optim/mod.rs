@@ -4,13 +4,16 @@
 //! One training step, as the trainer drives it (Keras' `apply`):
 //! 1. `begin_step()`: the iteration count advances (Keras' `local_step = iterations + 1`);
 //! 2. the gradients are clipped as [`Optimizer::clip`] asks (see [`clip`]);
-//! 3. `update(slot, value, grad)` once per trainable tensor, in visit order.
+//! 3. once per trainable tensor, in visit order: the weight decay
+//!    [`Optimizer::weight_decay_settings`] asks for, unless the tensor is excluded (see
+//!    [`WeightDecay`]), then `update(slot, value, grad)`.
 //!
 //! ```
 //! use mlp_runtime::prelude::*;
-//! // Keras: SGD(learning_rate=0.1, momentum=0.9, nesterov=True, clipnorm=1.0)
-//! let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).clipnorm(1.0);
+//! // Keras: SGD(learning_rate=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4, clipnorm=1.0)
+//! let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4).clipnorm(1.0);
 //! assert_eq!(opt.clip().norm, Some(1.0));
+//! assert_eq!(opt.weight_decay_settings().map(|wd| wd.rate), Some(1e-4));
 //! let mut w = [1.0_f32, -2.0];
 //! opt.begin_step();
 //! opt.update(0, &mut w, &[0.5, 0.5]);
@@ -73,6 +76,7 @@ mod nadam;
 mod rmsprop;
 mod sgd;
 mod state;
+pub(crate) mod weight_decay;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
@@ -87,6 +91,7 @@ pub use schedule::{
     ReduceLrOnPlateau, Schedule, Scheduled,
 };
 pub use sgd::Sgd;
+pub use weight_decay::WeightDecay;
 
 use error::{check, Range};
 
@@ -104,11 +109,20 @@ pub trait Optimizer {
     /// order (stable for a network) and keys per-tensor state, allocated on first sight and
     /// reused after (no allocation after the first step).
     ///
+    /// This is Keras' `update_step`: the weight decay is not part of it. The trainer
+    /// applies [`Optimizer::weight_decay_settings`] to the tensor first, as Keras' `apply` does.
+    ///
     /// If a slot's tensor changes length (a different network), its state starts afresh.
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]);
     /// Gradient clipping this optimizer asks for (Keras' clipvalue / clipnorm / global_clipnorm).
     fn clip(&self) -> Clip {
         Clip::NONE
+    }
+    /// Decoupled weight decay this optimizer asks for (Keras' `weight_decay` and
+    /// `exclude_from_weight_decay`), or `None` for none. The trainer applies it at the
+    /// learning rate of the step, before each tensor's `update`.
+    fn weight_decay_settings(&self) -> Option<&WeightDecay> {
+        None
     }
     /// Steps taken so far.
     fn iterations(&self) -> u64;
@@ -144,6 +158,9 @@ impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
     }
     fn clip(&self) -> Clip {
         (**self).clip()
+    }
+    fn weight_decay_settings(&self) -> Option<&WeightDecay> {
+        (**self).weight_decay_settings()
     }
     fn iterations(&self) -> u64 {
         (**self).iterations()
@@ -229,6 +246,11 @@ macro_rules! forward {
             self.$inner.clip()
         }
     };
+    (@ $inner:ident weight_decay_settings) => {
+        fn weight_decay_settings(&self) -> Option<&$crate::optim::WeightDecay> {
+            self.$inner.weight_decay_settings()
+        }
+    };
     (@ $inner:ident iterations) => {
         fn iterations(&self) -> u64 {
             self.$inner.iterations()
@@ -258,5 +280,7 @@ pub mod prelude {
         CosineDecay, ExponentialDecay, InverseTimeDecay, OneCycle, PiecewiseConstantDecay, PlateauMode,
         ReduceLrOnPlateau, Schedule, Scheduled,
     };
-    pub use super::{Adagrad, Adam, AdamW, Adamax, Nadam, OptimError, Optimizer, OptimizerExt, RMSprop, Sgd};
+    pub use super::{
+        Adagrad, Adam, AdamW, Adamax, Nadam, OptimError, Optimizer, OptimizerExt, RMSprop, Sgd, WeightDecay,
+    };
 }

@@ -1,6 +1,7 @@
 //! Nadam: Adam with Nesterov momentum, Keras' `Nadam`.
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// Nadam, Keras 3's `Nadam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
@@ -43,6 +44,7 @@ impl Nadam {
     }
 
     beta_epsilon_settings!();
+    weight_decay_builders!();
 
     /// `u_t` of the formula above.
     fn u(&self, t: u64) -> f64 {
@@ -119,7 +121,7 @@ impl Optimizer for Nadam {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("nadam")?;
+        self.core.check_common("nadam")?;
         check("nadam", "beta_1", self.beta_1, Range::UnitOpen)?;
         check("nadam", "beta_2", self.beta_2, Range::UnitOpen)?;
         check("nadam", "epsilon", self.epsilon, Range::NonNegative)

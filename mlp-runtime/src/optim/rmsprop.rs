@@ -1,6 +1,7 @@
 //! RMSprop, Keras' `RMSprop`.
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// RMSprop, Keras 3's `RMSprop` (defaults: learning rate 1e-3, `rho` 0.9, momentum 0,
@@ -90,6 +91,8 @@ impl RMSprop {
     pub fn get_centered(&self) -> bool {
         self.centered
     }
+
+    weight_decay_builders!();
 }
 
 impl Default for RMSprop {
@@ -138,7 +141,7 @@ impl Optimizer for RMSprop {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("rmsprop")?;
+        self.core.check_common("rmsprop")?;
         check("rmsprop", "rho", self.rho, Range::UnitOpen)?;
         check("rmsprop", "momentum", self.momentum, Range::Unit)?;
         check("rmsprop", "epsilon", self.epsilon, Range::NonNegative)

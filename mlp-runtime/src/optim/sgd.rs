@@ -1,6 +1,7 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum, Keras' `SGD`.
 
 use super::state::{bookkeeping, Core, Slots};
+use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
 
 /// Gradient descent with momentum, Keras 3's `SGD` (defaults: learning rate 0.01,
@@ -59,6 +60,8 @@ impl Sgd {
     pub fn get_nesterov(&self) -> bool {
         self.nesterov
     }
+
+    weight_decay_builders!();
 }
 
 impl Default for Sgd {
@@ -105,7 +108,7 @@ impl Optimizer for Sgd {
     }
 
     fn validate(&self) -> Result<(), OptimError> {
-        self.core.check_lr("SGD")?;
+        self.core.check_common("SGD")?;
         check("SGD", "momentum", self.momentum, Range::Unit)
     }
 }

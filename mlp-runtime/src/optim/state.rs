@@ -1,8 +1,8 @@
-//! The bookkeeping every optimizer shares: learning rate, step count and per-tensor state
-//! (Keras' optimizer variables, keyed by slot), with checkpoint save and restore. An
-//! optimizer's own file keeps only its hyper-parameters and update loop.
+//! The bookkeeping every optimizer shares: learning rate, weight decay, step count and
+//! per-tensor state (Keras' optimizer variables, keyed by slot), with checkpoint save and
+//! restore. An optimizer's own file keeps only its hyper-parameters and update loop.
 
-use super::{check, OptimError, Range};
+use super::{check, OptimError, Range, WeightDecay};
 
 /// One kind of per-tensor buffer (Adam's `m`, ...), one buffer per slot.
 #[derive(Clone, Debug)]
@@ -46,11 +46,14 @@ impl Slots {
     }
 }
 
-/// Learning rate, step count and the per-tensor buffers of `K` kinds.
+/// Learning rate, weight decay, step count and the per-tensor buffers of `K` kinds.
 #[derive(Clone, Debug)]
 pub(crate) struct Core<const K: usize> {
     /// The learning rate of the next steps.
     pub(crate) lr: f32,
+    /// The weight decay the trainer applies before each update (a hyper-parameter: not
+    /// saved with the state).
+    pub(crate) decay: WeightDecay,
     /// Steps taken (Keras' `iterations`).
     pub(crate) iterations: u64,
     /// One [`Slots`] per kind of buffer, in the order [`Core::save`] writes them.
@@ -58,14 +61,16 @@ pub(crate) struct Core<const K: usize> {
 }
 
 impl<const K: usize> Core<K> {
-    /// No steps taken yet, no buffers allocated.
+    /// No steps taken yet, no buffers allocated, no weight decay.
     pub(crate) const fn new(lr: f32, slots: [Slots; K]) -> Self {
-        Core { lr, iterations: 0, slots }
+        Core { lr, decay: WeightDecay { rate: 0.0, exclude: Vec::new() }, iterations: 0, slots }
     }
 
-    /// Checks the learning rate, naming `owner`.
-    pub(crate) fn check_lr(&self, owner: &'static str) -> Result<(), OptimError> {
-        check(owner, "learning rate", self.lr, Range::NonNegative)
+    /// Checks the settings every optimizer has, the learning rate and the weight decay,
+    /// naming `owner`.
+    pub(crate) fn check_common(&self, owner: &'static str) -> Result<(), OptimError> {
+        check(owner, "learning rate", self.lr, Range::NonNegative)?;
+        self.decay.check(owner)
     }
 
     /// The buffers as named tensors, slot by slot, plus the learning rate.
@@ -144,8 +149,9 @@ impl<const K: usize> Core<K> {
 }
 
 /// The [`Optimizer`](super::Optimizer) methods that only read or write a field named `core`
-/// (a [`Core`]): `learning_rate`, `set_learning_rate`, `iterations`, `state`, and
-/// `begin_step` unless the optimizer does more there (`bookkeeping!(without begin_step)`).
+/// (a [`Core`]): `learning_rate`, `set_learning_rate`, `weight_decay_settings`,
+/// `iterations`, `state`, and `begin_step` unless the optimizer does more there
+/// (`bookkeeping!(without begin_step)`).
 macro_rules! bookkeeping {
     () => {
         $crate::optim::state::bookkeeping!(without begin_step);
@@ -159,6 +165,9 @@ macro_rules! bookkeeping {
         }
         fn set_learning_rate(&mut self, lr: f32) {
             self.core.lr = lr;
+        }
+        fn weight_decay_settings(&self) -> Option<&$crate::optim::WeightDecay> {
+            self.core.decay.active()
         }
         fn iterations(&self) -> u64 {
             self.core.iterations

@@ -1,9 +1,10 @@
-//! The update after a backward pass: penalty gradients, the finiteness check, clipping
-//! and the optimizer step, as two visits over the network's tensors.
+//! The update after a backward pass: penalty gradients, the finiteness check, clipping,
+//! weight decay and the optimizer step, as two visits over the network's tensors.
 
 use super::StepError;
 use crate::layer::{Layer, Param, Visitor};
 use crate::optim::clip::{clip_norm, clip_value, global_norm_scale, scale, sum_sq};
+use crate::optim::weight_decay::KeyPath;
 use crate::optim::{Clip, Optimizer};
 
 /// Keras' regularization loss: `sum(l1 * |w| + l2 * w^2)` over penalized kernels.
@@ -19,9 +20,9 @@ pub(super) fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
     total
 }
 
-/// Adds penalty gradients, clips, updates every trainable tensor, applies the layers'
-/// weight constraints ([`Layer::apply_constraints`]) and zeroes all gradients. Returns the
-/// penalty of the weights before the update.
+/// Adds penalty gradients, clips, decays and updates every trainable tensor, applies the
+/// layers' weight constraints ([`Layer::apply_constraints`]) and zeroes all gradients.
+/// Returns the penalty of the weights before the update.
 ///
 /// Every gradient is checked before any tensor changes: if one holds a NaN or an
 /// infinity, nothing is updated, all gradients are zeroed and the error names the
@@ -45,7 +46,7 @@ pub(crate) fn apply_update<N: Layer + ?Sized, O: Optimizer + ?Sized>(
         None => 1.0,
     };
     optimizer.begin_step();
-    net.visit(&mut Update { optimizer, clip, global_scale, slot: 0 });
+    net.visit(&mut Update { optimizer, clip, global_scale, slot: 0, path: KeyPath::default() });
     // Keras applies each variable's constraint right after the optimizer updates it.
     net.apply_constraints();
     Ok(pre.penalty)
@@ -87,10 +88,20 @@ struct Update<'a, O: ?Sized> {
     clip: Clip,
     global_scale: f32,
     slot: usize,
+    /// Where the visit is, for the weight decay's exclusions.
+    path: KeyPath,
 }
 
 impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
-    fn param(&mut self, _: &'static str, p: Param<'_>) {
+    fn enter(&mut self, name: &'static str) {
+        self.path.enter(name);
+    }
+
+    fn leave(&mut self) {
+        self.path.leave();
+    }
+
+    fn param(&mut self, name: &'static str, p: Param<'_>) {
         // Slots number every tensor, frozen or not, so freezing a layer never moves
         // another tensor's optimizer state.
         let slot = self.slot;
@@ -104,6 +115,13 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
             }
             if let Some(v) = self.clip.value {
                 clip_value(p.grad, v);
+            }
+            // Keras decays before the update, at the rate of this step (read after
+            // `begin_step`, which is when a schedule sets it).
+            if let Some(decay) = self.optimizer.weight_decay_settings() {
+                if !self.path.excluded(decay, name) {
+                    decay.apply(self.optimizer.learning_rate(), p.value);
+                }
             }
             self.optimizer.update(slot, p.value, p.grad);
         }

@@ -86,7 +86,10 @@ impl<O: Optimizer, S: Schedule> Scheduled<O, S> {
 }
 
 impl<O: Optimizer, S: Schedule> Optimizer for Scheduled<O, S> {
-    forward!(inner: name, learning_rate, set_learning_rate, update, clip, iterations, state, set_state);
+    forward!(
+        inner: name, learning_rate, set_learning_rate, update, weight_decay_settings, clip,
+        iterations, state, set_state
+    );
 
     fn begin_step(&mut self) {
         let lr = self.schedule.lr(self.inner.iterations());
