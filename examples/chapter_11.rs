@@ -2,7 +2,8 @@
 //! technique as the book writes it in Keras:
 //!
 //! - a self-normalizing network: 20 SELU layers (`repeat`), LeCun initialization, alpha
-//!   dropout, on standardized inputs;
+//!   dropout before the output, on standardized inputs (alpha dropout after each of the 20
+//!   layers does not learn in 2 epochs at this rate: 19.9% here, 19.9% in Keras 3);
 //! - max-norm regularization (`kernel_constraint=MaxNorm(1.)`), with the largest row norm
 //!   of each hidden kernel after training;
 //! - PReLU against ReLU, same network otherwise;
@@ -19,7 +20,8 @@ network! {
     /// Géron's self-normalizing network, 20 hidden layers deep.
     pub SeluNet<
         flatten(28, 28);
-        repeat(20)< dense(100, selu, init = lecun_normal); alpha_dropout(0.1) >;
+        repeat(20)< dense(100, selu, init = lecun_normal) >;
+        alpha_dropout(0.1);
         dense(10, softmax)
     >
 }
@@ -123,7 +125,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut selu = Model::compile(SeluNet::seeded(seed), Sgd::new(1e-3).momentum(0.9), loss());
     let acc = train(&mut selu, &train_std, &test_std, epochs)?;
     println!(
-        "SELU, 20 x dense(100, selu, lecun_normal) + alpha_dropout(0.1), SGD(1e-3, momentum 0.9): {:.2}%",
+        "SELU, 20 x dense(100, selu, lecun_normal), alpha_dropout(0.1), SGD(1e-3, momentum 0.9): {:.2}%",
         acc * 100.0
     );
 
