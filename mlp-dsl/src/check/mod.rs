@@ -77,7 +77,7 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
         );
     }
     let size = written_out(layers);
-    if size > crate::MAX_LAYERS {
+    let layers = if size > crate::MAX_LAYERS {
         let msg = format!(
             "network `{}` has {} layers once its repeats are written out; a network may have at most {}",
             raw.name,
@@ -89,18 +89,11 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
             None => errors.at_span(raw.name.span(), msg),
         }
         // Not checked further: writing them out is the work the limit avoids.
-        let layers = Vec::new();
-        return Model {
-            attrs: raw.attrs.clone(),
-            vis: raw.vis.clone(),
-            name: raw.name.clone(),
-            input,
-            input_kind,
-            layers,
-        };
-    }
-    // Without `r#`: the scope becomes part of other identifiers.
-    let layers = check_chain(&raw.name.unraw().to_string(), layers, input.clone(), errors);
+        Vec::new()
+    } else {
+        // Without `r#`: the scope becomes part of other identifiers.
+        check_chain(&raw.name.unraw().to_string(), layers, input.clone(), errors)
+    };
     let total = layers.iter().try_fold(0usize, |sum, l| match layer_params(l) {
         Ok(Some(n)) => sum.checked_add(n),
         // Unknown (a sub-network's), or already reported at the layer.

@@ -1,6 +1,7 @@
 //! `alpha_dropout(p)`: dropout that keeps SELU's mean 0 and variance 1, the identity at
 //! inference.
 
+use super::dropout::{masked_input_grad, unit_uniform};
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
@@ -86,7 +87,7 @@ impl<const N: usize> Layer for AlphaDropout<N> {
         ctx.rng.fill(&mut self.bits[..]);
         let (rate, a, b, dropped) = (self.rate, self.a, self.b, self.dropped);
         for ((m, y), &u) in self.mask.iter_mut().zip(self.out.as_mut_slice()).zip(&self.bits) {
-            let kept = (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32) >= rate;
+            let kept = unit_uniform(u) >= rate;
             *m = if kept { a } else { 0.0 };
             *y = if kept { a * *y + b } else { dropped };
         }
@@ -100,10 +101,7 @@ impl<const N: usize> Layer for AlphaDropout<N> {
         if !how.input_grad {
             return;
         }
-        self.dx.copy_from(dy);
-        if self.active {
-            self.dx.as_mut_slice().iter_mut().zip(&self.mask).for_each(|(d, m)| *d *= m);
-        }
+        masked_input_grad(&mut self.dx, dy, self.active.then_some(&self.mask[..]));
     }
 
     fn input_grad(&self) -> &Batch<N> {

@@ -59,8 +59,7 @@ impl<const N: usize> Layer for Dropout<N> {
         // that vectorizes.
         ctx.rng.fill(&mut self.bits[..]);
         for ((m, y), &u) in self.mask.iter_mut().zip(self.out.as_mut_slice()).zip(&self.bits) {
-            let r = (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32);
-            *m = if r < self.rate { 0.0 } else { scale };
+            *m = if unit_uniform(u) < self.rate { 0.0 } else { scale };
             *y *= *m;
         }
     }
@@ -73,10 +72,7 @@ impl<const N: usize> Layer for Dropout<N> {
         if !how.input_grad {
             return;
         }
-        self.dx.copy_from(dy);
-        if self.active {
-            self.dx.as_mut_slice().iter_mut().zip(&self.mask).for_each(|(d, m)| *d *= m);
-        }
+        masked_input_grad(&mut self.dx, dy, self.active.then_some(&self.mask[..]));
     }
 
     fn input_grad(&self) -> &Batch<N> {
@@ -91,6 +87,22 @@ impl<const N: usize> Layer for Dropout<N> {
 
     fn output_activation(&self) -> Option<Activation> {
         None
+    }
+}
+
+/// A uniform draw in [0, 1) from one random word: its top 24 bits, scaled, the conversion
+/// `random::<f32>()` makes. Both dropouts draw their masks through it.
+#[inline]
+pub(super) fn unit_uniform(u: u32) -> f32 {
+    (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
+/// The input gradient of a layer whose output was `mask * x` (plus a constant) where `mask`
+/// is given, the identity otherwise.
+pub(super) fn masked_input_grad<const N: usize>(dx: &mut Batch<N>, dy: &Batch<N>, mask: Option<&[f32]>) {
+    dx.copy_from(dy);
+    if let Some(mask) = mask {
+        dx.as_mut_slice().iter_mut().zip(mask).for_each(|(d, m)| *d *= m);
     }
 }
 
