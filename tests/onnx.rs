@@ -1,6 +1,7 @@
 //! ONNX export: the bytes we write, decoded back with prost and checked against the network
 //! (nodes, shapes, initializers). `write_onnx_fixtures` (ignored) writes the files that
 //! `scripts/onnx_check.py` runs through onnx.checker and onnxruntime.
+#![cfg(feature = "onnx")]
 
 use mlp::onnx::proto::{DimensionValue, GraphProto, ModelProto, ValueInfoProto};
 use mlp::prelude::*;
@@ -232,6 +233,8 @@ struct Double {
 impl Layer for Double {
     const IN: usize = 2;
     const OUT: usize = 2;
+    // Wrong on purpose: 1 * 3 is not 2.
+    const INPUT_DIMS: &'static [usize] = &[1, 3];
     type Input = Batch<2>;
     type Output = Batch<2>;
     fn forward(&mut self, x: &Batch<2>, _: &mut Context) {
@@ -274,6 +277,9 @@ fn a_layer_without_an_onnx_form_is_an_error_naming_its_type() {
     let path = dir.path().join("no.onnx");
     assert!(WithDouble::seeded(0).export_onnx(&path).is_err());
     assert!(!path.exists(), "nothing is written");
+    // Dims that do not multiply to the width are refused, naming the layer.
+    let err = Double::build(&mut mlp::rng::seeded(0)).onnx_bytes().unwrap_err();
+    assert!(err.to_string().contains("Double") && err.to_string().contains("[1, 3]"), "{err}");
 }
 
 #[test]

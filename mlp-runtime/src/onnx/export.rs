@@ -54,6 +54,18 @@ pub(crate) fn model_proto<L: Layer + ?Sized>(
 ) -> Result<proto::ModelProto, OnnxError> {
     let opset = opts.opset_version();
     let ir = ir_version(opset)?;
+    // A hand-written layer may state dims that do not fit its width: an error, not a graph
+    // onnxruntime would refuse.
+    if L::INPUT_DIMS.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(L::IN) {
+        return Err(OnnxError::Graph {
+            layer: std::any::type_name::<L>().to_string(),
+            message: format!(
+                "its input dims {:?} do not multiply to its input width {}",
+                L::INPUT_DIMS,
+                L::IN
+            ),
+        });
+    }
     let mut g = OnnxGraph::new(opset)?;
     g.flatten_input(L::INPUT_DIMS);
     net.describe_onnx(&mut g)?;

@@ -383,7 +383,7 @@ impl OnnxGraph {
         r
     }
 
-    /// The initializer `full name`'s values, if it is a float tensor (tests read them back).
+    /// The initializer with the full name `name` (`dense_0.weight`), if there is one.
     pub fn tensor(&self, name: &str) -> Option<&OnnxTensor> {
         self.initializers.iter().find(|t| t.name == name)
     }
