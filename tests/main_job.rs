@@ -42,10 +42,12 @@ fn stderr(out: &Output) -> String {
 fn bad_output_paths_are_usage_errors_before_the_data_is_loaded() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-folder").join("model.safetensors");
+    let missing_onnx = dir.path().join("no-such-folder").join("model.onnx");
     let folder = dir.path().join("a-folder.svg");
     std::fs::create_dir(&folder).unwrap();
     let cases = [
         ("--save", missing.to_str().unwrap(), "cannot create a file in"),
+        ("--export", missing_onnx.to_str().unwrap(), "cannot create a file in"),
         ("--plot", folder.to_str().unwrap(), "not a regular file but a directory"),
         ("--errors", "/dev/null", "not a regular file but a character device"),
     ];

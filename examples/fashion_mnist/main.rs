@@ -9,7 +9,7 @@
 //! `train seconds: 9.8`. Exit status 2 for bad usage or missing data, 1 for other errors.
 //!
 //! Every output path is checked before the data is loaded, so a typo costs no training.
-//! After training the weights are saved first, then the two lines are printed, then the
+//! After training the weights are saved (and exported with `--export model.onnx`) first, then the two lines are printed, then the
 //! pictures are drawn: a picture that fails is reported (exit status 1) and loses nothing
 //! else. A closed stdout (`... | head -0`) ends the program quietly.
 
@@ -25,12 +25,13 @@ const USAGE: &str = "\
 usage: fashion_mnist [--model plain|batchnorm|dropout|residual] [--epochs N] [--batch-size N]
                      [--optimizer sgd|adam|adamw|adamax|nadam|rmsprop|adagrad] [--lr RATE] [--seed N]
                      [--validation-split F] [--threads N] [--plot PATH] [--errors PATH]
-                     [--save PATH] [--quiet]
+                     [--save PATH] [--export PATH] [--quiet]
 
 Trains one of Géron's Fashion-MNIST networks and prints its test accuracy.
 Defaults: --model batchnorm --epochs 10 --batch-size 32 --seed 42, --threads all cores
 (or MLP_THREADS); --plot writes SVG learning curves, --errors a grid of misclassified test
-images, --save the trained weights (safetensors). The optimizer is SGD
+images, --save the trained weights (safetensors), --export the trained network as ONNX
+(for onnxruntime, Triton, onnxruntime-web). The optimizer is SGD
 (lr 0.01) for plain and batchnorm, Adam (lr 0.001) for dropout and residual.
 The data comes from $MLP_DATA_DIR/fashion-mnist, the user cache, Debian's
 dataset-fashion-mnist package, or a download into the cache.";
@@ -48,6 +49,7 @@ struct Args {
     plot: Option<String>,
     errors: Option<String>,
     save: Option<String>,
+    export: Option<String>,
     quiet: bool,
 }
 
@@ -64,6 +66,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
         plot: None,
         errors: None,
         save: None,
+        export: None,
         quiet: false,
     };
     fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
@@ -83,6 +86,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
             "--plot" => a.plot = Some(value(&flag, it.next())?),
             "--errors" => a.errors = Some(value(&flag, it.next())?),
             "--save" => a.save = Some(value(&flag, it.next())?),
+            "--export" => a.export = Some(value(&flag, it.next())?),
             "--quiet" => a.quiet = true,
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument `{other}`")),
@@ -191,7 +195,13 @@ fn run(args: &Args) -> Result<(), Failure> {
     };
     let opt =
         optimizer(args.optimizer.as_deref().unwrap_or(default_optimizer), args.lr).map_err(Failure::Usage)?;
-    for (flag, path) in [("--save", &args.save), ("--plot", &args.plot), ("--errors", &args.errors)] {
+    let outputs = [
+        ("--save", &args.save),
+        ("--export", &args.export),
+        ("--plot", &args.plot),
+        ("--errors", &args.errors),
+    ];
+    for (flag, path) in outputs {
         if let Some(path) = path {
             check_output(flag, path)?;
         }
@@ -237,6 +247,11 @@ fn train_and_test<N: Network + Net<784, 10>>(
     // What took the training to make comes first: the weights, then the two lines.
     if let Some(path) = &args.save {
         model.net.save(path).map_err(|e| Failure::Other(e.to_string()))?;
+    }
+    // The same network as ONNX, the class names in its metadata (written atomically too).
+    if let Some(path) = &args.export {
+        let opts = OnnxOptions::new().metadata("classes", fashion_mnist::CLASS_NAMES.join(","));
+        model.export_onnx_with(path, &opts).map_err(|e| Failure::Other(format!("--export {path}: {e}")))?;
     }
     // Keras: model.evaluate(X_test, y_test)
     let accuracy = model.evaluate(test)?.get("accuracy").unwrap_or(f32::NAN);

@@ -218,6 +218,26 @@ fn path_end(path: &syn::Path) -> Span {
     path.segments.last().map_or_else(Span::call_site, |s| s.ident.span())
 }
 
+/// `Layer::INPUT_DIMS`: the dims `input(..)` or `flatten(..)` wrote, or a first
+/// sub-network's own; nothing (the trait's `[IN]`) for a residual block's body.
+fn input_dims(model: &Model) -> TokenStream {
+    let rt = rt();
+    let written = model.input_kind.as_deref().and_then(|kind| {
+        let inner = kind.split_once('(')?.1.strip_suffix(')')?;
+        inner.split(',').map(|d| d.trim().parse::<usize>().ok()).collect::<Option<Vec<usize>>>()
+    });
+    match (written, model.layers.first().map(|l| &l.kind)) {
+        (Some(dims), _) => {
+            let dims = dims.into_iter().map(Literal::usize_unsuffixed);
+            quote!(const INPUT_DIMS: &'static [usize] = &[#(#dims),*];)
+        }
+        (None, Some(Kind::Network(path))) if model.input_kind.is_none() => {
+            quote!(const INPUT_DIMS: &'static [usize] = <#path as #rt::Layer>::INPUT_DIMS;)
+        }
+        _ => TokenStream::new(),
+    }
+}
+
 /// `declared`: the output width the struct declares when it differs from its layers' (a
 /// residual block's, see `layer_parts`); the last layer's output is cast to it.
 fn expand_model(
@@ -333,6 +353,23 @@ fn expand_model(
         })
         .unzip();
 
+    // The ONNX description: each layer in turn, those with tensors inside their key's scope
+    // (the same names `visit` gives them).
+    let describes: Vec<TokenStream> = model
+        .layers
+        .iter()
+        .map(|l| {
+            let f = &l.field;
+            if l.kind.has_tensors() {
+                let key = f.unraw().to_string();
+                quote!(g.scoped_layer(#key, &self.#f)?;)
+            } else {
+                quote!(#rt::Layer::describe_onnx(&self.#f, g)?;)
+            }
+        })
+        .collect();
+    let input_dims = input_dims(model);
+
     let mut rows = Vec::new();
     if let Some(kind) = &model.input_kind {
         let name = if kind.starts_with("flatten") { "flatten" } else { "input" };
@@ -405,6 +442,7 @@ fn expand_model(
         impl #rt::Layer for #name {
             const IN: usize = #input;
             const OUT: usize = #output;
+            #input_dims
             type Input = #rt::Batch<#input>;
             type Output = #rt::Batch<#output>;
 
@@ -442,6 +480,11 @@ fn expand_model(
 
             fn output_activation(&self) -> ::core::option::Option<#rt::Activation> {
                 #rt::Layer::output_activation(&self.#last)
+            }
+
+            fn describe_onnx(&self, g: &mut #rt::OnnxGraph) -> ::core::result::Result<(), #rt::OnnxError> {
+                #(#describes)*
+                ::core::result::Result::Ok(())
             }
         }
 

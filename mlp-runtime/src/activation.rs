@@ -38,6 +38,11 @@ pub enum Activation {
 const SELU_ALPHA: f32 = 1.673_263_2;
 const SELU_SCALE: f32 = 1.050_701;
 
+/// SELU's (alpha, scale), for the ONNX `Selu` operator's attributes.
+pub(crate) fn selu_constants() -> (f32, f32) {
+    (SELU_ALPHA, SELU_SCALE)
+}
+
 impl Activation {
     /// The DSL keyword of this activation.
     pub fn name(&self) -> &'static str {

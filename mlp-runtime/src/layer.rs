@@ -1,6 +1,7 @@
 //! The `Layer` trait that every layer and every generated network implements.
 
 use crate::batch::Batch;
+use crate::onnx::{OnnxError, OnnxGraph};
 use crate::rng::Rng;
 
 /// Whether a forward pass trains (batch statistics, dropout on) or infers.
@@ -143,6 +144,10 @@ pub trait Layer {
     const IN: usize;
     /// Output width.
     const OUT: usize;
+    /// The dims of one input sample, as the network's first layer states them: `[28, 28]`
+    /// for `flatten(28, 28)`, `[IN]` for `input(IN)` and for a layer that says nothing else.
+    /// An exported ONNX model's input is `[batch, dims...]`.
+    const INPUT_DIMS: &'static [usize] = &[Self::IN];
     /// Always `Batch<IN>`.
     type Input;
     /// Always `Batch<OUT>`.
@@ -228,6 +233,16 @@ pub trait Layer {
     /// calls it after every optimizer step, as Keras applies a `kernel_constraint` after each
     /// update; a layer holding others forwards it to each of them. The default does nothing.
     fn apply_constraints(&mut self) {}
+
+    /// Describes the layer at inference as standard ONNX operators: reads
+    /// [`OnnxGraph::current`], adds nodes and initializers (named by the weight-file keys,
+    /// [`OnnxGraph::tensors_of`]), and leaves its output as the current value. The default is
+    /// [`OnnxError::Unsupported`] naming the layer's type: a layer with no exact ONNX form is
+    /// an error, never an approximation.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let _ = g;
+        Err(OnnxError::Unsupported { layer: std::any::type_name::<Self>() })
+    }
 }
 
 /// Layers and networks that can be built from a generator: initializers draw from it.

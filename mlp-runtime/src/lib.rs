@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod onnx;
 mod opt_level;
 pub mod optim;
 #[cfg(feature = "plot")]
@@ -40,6 +41,9 @@ pub mod prelude {
     };
     pub use crate::layers::*;
     pub use crate::loss::prelude::*;
+    #[cfg(feature = "onnx")]
+    pub use crate::onnx::OnnxExt;
+    pub use crate::onnx::{OnnxError, OnnxOptions};
     pub use crate::optim::prelude::*;
     pub use crate::summary::Summary;
     pub use crate::train::callbacks::{
@@ -60,6 +64,7 @@ pub mod __private {
     pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
     pub use crate::layer::{same_width, Backward, Build, Context, Layer, Network, Visitor, VisitorRef};
     pub use crate::layers::*;
+    pub use crate::onnx::{OnnxError, OnnxGraph};
     pub use crate::rng::{seeded, Rng};
     pub use crate::summary::Row;
 }

@@ -3,6 +3,7 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
+use crate::onnx::{OnnxError, OnnxGraph};
 
 /// An activation applied on its own, between other layers.
 ///
@@ -71,6 +72,11 @@ impl<const N: usize> Layer for ActivationLayer<N> {
 
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
+    }
+
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        g.activation(self.activation);
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ use super::dropout::{masked_input_grad, unit_uniform};
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
+use crate::onnx::{OnnxError, OnnxGraph};
 use rand::Rng as _;
 
 /// SELU's negative saturation, `-scale * alpha`: where a dropped unit is set (Keras' `alpha_p`).
@@ -111,6 +112,11 @@ impl<const N: usize> Layer for AlphaDropout<N> {
     fn visit(&mut self, _v: &mut dyn Visitor) {}
 
     fn visit_ref(&self, _v: &mut dyn VisitorRef) {}
+
+    /// Nothing: the identity at inference.
+    fn describe_onnx(&self, _g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        Ok(())
+    }
 
     fn set_trainable(&mut self, _trainable: bool) {}
 

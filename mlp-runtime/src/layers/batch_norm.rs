@@ -2,6 +2,7 @@
 
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
+use crate::onnx::{OnnxAttr, OnnxData, OnnxError, OnnxGraph};
 
 /// Batch normalization over each feature, with Keras' defaults (momentum 0.99,
 /// epsilon 1e-3) and Keras' update of the moving statistics
@@ -286,6 +287,26 @@ impl<const N: usize> Layer for BatchNorm<N> {
         }
         v.buffer("running_mean", &self.running_mean, shape);
         v.buffer("running_var", &self.running_var, shape);
+    }
+
+    /// `BatchNormalization` in inference mode, with the running statistics; a batch norm
+    /// without gamma or beta gets constant ones or zeros named as the missing tensor would be.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let tensors = g.tensors_of(self);
+        let find = |key: &str| tensors.iter().find(|(k, _)| *k == key).map(|(_, n)| n.clone());
+        let gamma =
+            find("weight").unwrap_or_else(|| g.initializer("weight", &[N], OnnxData::F32(vec![1.0; N])));
+        let beta = find("bias").unwrap_or_else(|| g.initializer("bias", &[N], OnnxData::F32(vec![0.0; N])));
+        let (Some(mean), Some(var)) = (find("running_mean"), find("running_var")) else {
+            return Err(g.error("a batch norm without running statistics"));
+        };
+        let x = g.current().to_string();
+        g.node(
+            "BatchNormalization",
+            &[&x, &gamma, &beta, &mean, &var],
+            vec![("epsilon", OnnxAttr::Float(self.epsilon))],
+        );
+        Ok(())
     }
 
     fn set_trainable(&mut self, trainable: bool) {

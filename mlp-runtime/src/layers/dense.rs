@@ -5,6 +5,7 @@ use crate::batch::Batch;
 use crate::init::Init;
 use crate::kernel::{gemm, gemm_bias, Mat};
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
+use crate::onnx::{OnnxAttr, OnnxError, OnnxGraph};
 use crate::rng::Rng;
 use nalgebra::{Const, DVector, Dyn, OMatrix};
 
@@ -258,6 +259,19 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
                 },
             );
         }
+    }
+
+    /// `Gemm` with `transB = 1` (the weight stays `[out, in]`), then the activation.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let tensors = g.tensors_of(self);
+        let find = |key: &str| tensors.iter().find(|(k, _)| *k == key).map(|(_, n)| n.as_str());
+        let weight = find("weight").ok_or_else(|| g.error("a dense layer without a weight"))?;
+        let x = g.current().to_string();
+        let mut inputs = vec![x.as_str(), weight];
+        inputs.extend(find("bias"));
+        g.node("Gemm", &inputs, vec![("transB", OnnxAttr::Int(1))]);
+        g.activation(self.activation);
+        Ok(())
     }
 
     fn set_trainable(&mut self, trainable: bool) {

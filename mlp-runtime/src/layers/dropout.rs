@@ -3,6 +3,7 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
+use crate::onnx::{OnnxError, OnnxGraph};
 use rand::Rng as _;
 
 /// Zeroes each input with probability `rate` in training and scales the rest by
@@ -82,6 +83,11 @@ impl<const N: usize> Layer for Dropout<N> {
     fn visit(&mut self, _v: &mut dyn Visitor) {}
 
     fn visit_ref(&self, _v: &mut dyn VisitorRef) {}
+
+    /// Nothing: the identity at inference.
+    fn describe_onnx(&self, _g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        Ok(())
+    }
 
     fn set_trainable(&mut self, _trainable: bool) {}
 

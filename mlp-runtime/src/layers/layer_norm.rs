@@ -2,6 +2,7 @@
 
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
+use crate::onnx::{OnnxAttr, OnnxError, OnnxGraph};
 
 /// Layer normalization: each sample is normalized over its `N` features, then scaled
 /// by gamma and shifted by beta (Keras' epsilon 1e-3 by default).
@@ -135,6 +136,19 @@ impl<const N: usize> Layer for LayerNorm<N> {
             "bias",
             ParamRef { value: &self.beta, grad: &self.beta_grad, shape, trainable, l1: 0.0, l2: 0.0 },
         );
+    }
+
+    /// `LayerNormalization` over the last axis.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let tensors = g.tensors_of(self);
+        let find = |key: &str| tensors.iter().find(|(k, _)| *k == key).map(|(_, n)| n.clone());
+        let (Some(gamma), Some(beta)) = (find("weight"), find("bias")) else {
+            return Err(g.error("a layer norm without weight and bias"));
+        };
+        let x = g.current().to_string();
+        let attrs = vec![("axis", OnnxAttr::Int(-1)), ("epsilon", OnnxAttr::Float(self.epsilon))];
+        g.node("LayerNormalization", &[&x, &gamma, &beta], attrs);
+        Ok(())
     }
 
     fn set_trainable(&mut self, trainable: bool) {

@@ -3,6 +3,7 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
+use crate::onnx::{OnnxError, OnnxGraph};
 
 /// Keras' `PReLU`: `y = x` for `x > 0`, `alpha_j * x` otherwise, with one learned slope
 /// `alpha_j` per unit.
@@ -129,6 +130,17 @@ impl<const N: usize> Layer for PRelu<N> {
                 l2: 0.0,
             },
         );
+    }
+
+    /// `PRelu` with one slope per unit.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let tensors = g.tensors_of(self);
+        let Some((_, slope)) = tensors.first() else {
+            return Err(g.error("a prelu without slopes"));
+        };
+        let x = g.current().to_string();
+        g.node("PRelu", &[&x, slope], vec![]);
+        Ok(())
     }
 
     fn set_trainable(&mut self, trainable: bool) {

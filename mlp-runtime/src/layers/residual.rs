@@ -5,6 +5,7 @@ use crate::batch::Batch;
 use crate::init::Init;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::layers::Dense;
+use crate::onnx::{OnnxError, OnnxGraph};
 use crate::rng::Rng;
 
 /// A residual unit `act(f(x) + x)` around a body `B` from width `N` to width `N`
@@ -132,6 +133,16 @@ where
         self.body.visit_ref(v);
     }
 
+    /// The body, `Add` with the input, then the activation.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let x = g.current().to_string();
+        self.body.describe_onnx(g)?;
+        let y = g.current().to_string();
+        g.node("Add", &[&y, &x], vec![]);
+        g.activation(self.join.activation);
+        Ok(())
+    }
+
     fn set_trainable(&mut self, trainable: bool) {
         self.body.set_trainable(trainable);
     }
@@ -204,6 +215,20 @@ where
         v.enter("projection");
         self.projection.visit_ref(v);
         v.leave();
+    }
+
+    /// The body, the projection as `Gemm` (`transB = 1`, no bias) under `projection`, `Add`,
+    /// then the activation.
+    fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
+        let x = g.current().to_string();
+        self.body.describe_onnx(g)?;
+        let y = g.current().to_string();
+        g.set_current(x);
+        g.scoped_layer("projection", &self.projection)?;
+        let p = g.current().to_string();
+        g.node("Add", &[&y, &p], vec![]);
+        g.activation(self.join.activation);
+        Ok(())
     }
 
     fn set_trainable(&mut self, trainable: bool) {

@@ -22,6 +22,8 @@ mod fit;
 mod history;
 mod mc_dropout;
 mod metrics;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod progress;
 mod update;
 
