@@ -178,6 +178,9 @@ pub struct Model {
     pub input: Width,
     /// The `input(..)` / `flatten(..)` row of the summary, if the network has one.
     pub input_kind: Option<String>,
+    /// The dims `input(..)` / `flatten(..)` wrote (`[28, 28]`); empty when the network has
+    /// neither (a residual body, a network that starts with a sub-network).
+    pub input_dims: Vec<usize>,
     /// At least one, after the input.
     pub layers: Vec<Checked>,
 }

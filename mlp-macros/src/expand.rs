@@ -222,16 +222,12 @@ fn path_end(path: &syn::Path) -> Span {
 /// sub-network's own; nothing (the trait's `[IN]`) for a residual block's body.
 fn input_dims(model: &Model) -> TokenStream {
     let rt = rt();
-    let written = model.input_kind.as_deref().and_then(|kind| {
-        let inner = kind.split_once('(')?.1.strip_suffix(')')?;
-        inner.split(',').map(|d| d.trim().parse::<usize>().ok()).collect::<Option<Vec<usize>>>()
-    });
-    match (written, model.layers.first().map(|l| &l.kind)) {
-        (Some(dims), _) => {
-            let dims = dims.into_iter().map(Literal::usize_unsuffixed);
+    match (model.input_dims.as_slice(), model.layers.first().map(|l| &l.kind)) {
+        (dims @ [_, ..], _) => {
+            let dims = dims.iter().map(|&d| Literal::usize_unsuffixed(d));
             quote!(const INPUT_DIMS: &'static [usize] = &[#(#dims),*];)
         }
-        (None, Some(Kind::Network(path))) if model.input_kind.is_none() => {
+        ([], Some(Kind::Network(path))) if model.input_kind.is_none() => {
             quote!(const INPUT_DIMS: &'static [usize] = <#path as #rt::Layer>::INPUT_DIMS;)
         }
         _ => TokenStream::new(),

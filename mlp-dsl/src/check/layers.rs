@@ -440,6 +440,7 @@ fn check_residual_body(cx: &mut LayerCx<'_>, project: bool, act: Act) -> Option<
         name,
         input: width.clone(),
         input_kind: None,
+        input_dims: Vec::new(),
         layers,
     };
     if !project {

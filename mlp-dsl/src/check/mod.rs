@@ -34,14 +34,14 @@ pub fn check_network(raw: &RawNetwork) -> Result<Model, Error> {
 
 fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
     let mut layers: &[RawLayer] = &raw.layers;
-    let mut input_kind = None;
+    let (mut input_kind, mut input_dims) = (None, Vec::new());
     let input = match (layers.first(), layers.get(1..)) {
         (Some(first @ RawLayer { head: Head::Keyword(word), .. }), Some(rest))
             if layer_word(word).is_some_and(|w| w.sets_input) =>
         {
             layers = rest;
-            let (width, kind) = check_input(word, first, errors);
-            input_kind = Some(kind);
+            let (width, kind, dims) = check_input(word, first, errors);
+            (input_kind, input_dims) = (Some(kind), dims);
             width
         }
         (Some(RawLayer { head: Head::Network(path), .. }), _) => Width::InOf(path.clone()),
@@ -115,6 +115,7 @@ fn check_top(raw: &RawNetwork, errors: &mut Errors) -> Model {
         name: raw.name.clone(),
         input,
         input_kind,
+        input_dims,
         layers,
     }
 }
@@ -146,7 +147,7 @@ fn is_keyword(layer: &RawLayer, word: &str) -> bool {
 }
 
 /// `input(n)` / `flatten(d1, d2, ...)`: the product of the dimensions.
-fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, String) {
+fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, String, Vec<usize>) {
     let mut args = Args::new(word, layer, errors);
     let positional = args.positional.clone();
     let dims: Vec<usize> = positional.iter().map(|v| args.width(v, "a dimension")).collect();
@@ -164,7 +165,7 @@ fn check_input(word: &Ident, layer: &RawLayer, errors: &mut Errors) -> (Width, S
         1
     });
     let list = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-    (Width::Known(width), format!("{word}({list})"))
+    (Width::Known(width), format!("{word}({list})"), dims)
 }
 
 /// Per-scope name bookkeeping: counters per kind, and the names taken so far.

@@ -52,7 +52,7 @@ pub(crate) fn model_proto<L: Layer + ?Sized>(
     net: &L,
     opts: &OnnxOptions,
 ) -> Result<proto::ModelProto, OnnxError> {
-    let opset = opts.opset_version();
+    let opset = opts.get_opset();
     let ir = ir_version(opset)?;
     // A hand-written layer may state dims that do not fit its width: an error, not a graph
     // onnxruntime would refuse.
@@ -112,7 +112,7 @@ pub(crate) fn model_proto<L: Layer + ?Sized>(
             }
         })
         .collect();
-    let name = opts.graph_name_value().map_or_else(|| short_type_name::<L>(), str::to_string);
+    let name = opts.get_graph_name().map_or_else(|| short_type_name::<L>(), str::to_string);
     let graph = proto::GraphProto {
         node,
         name: Some(name),
@@ -140,7 +140,7 @@ pub(crate) fn model_proto<L: Layer + ?Sized>(
         doc_string: None,
         graph: Some(graph),
         metadata_props: opts
-            .metadata_entries()
+            .get_metadata()
             .iter()
             .map(|(k, v)| proto::StringStringEntryProto { key: Some(k.clone()), value: Some(v.clone()) })
             .collect(),

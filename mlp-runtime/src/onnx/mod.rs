@@ -72,7 +72,7 @@ pub enum OnnxError {
 /// ```
 /// use mlp::prelude::*;
 /// let opts = OnnxOptions::new().opset(17).metadata("classes", "cat,dog");
-/// assert_eq!(opts.opset_version(), 17);
+/// assert_eq!(opts.get_opset(), 17);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct OnnxOptions {
@@ -112,17 +112,17 @@ impl OnnxOptions {
     }
 
     /// The opset asked for.
-    pub fn opset_version(&self) -> i64 {
+    pub fn get_opset(&self) -> i64 {
         self.opset
     }
 
     /// The metadata entries, in the order added.
-    pub fn metadata_entries(&self) -> &[(String, String)] {
+    pub fn get_metadata(&self) -> &[(String, String)] {
         &self.metadata
     }
 
     /// The graph name asked for, if any.
-    pub fn graph_name_value(&self) -> Option<&str> {
+    pub fn get_graph_name(&self) -> Option<&str> {
         self.graph_name.as_deref()
     }
 }
