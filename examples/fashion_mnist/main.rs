@@ -9,9 +9,10 @@
 //! `train seconds: 9.8`. Exit status 2 for bad usage or missing data, 1 for other errors.
 //!
 //! Every output path is checked before the data is loaded, so a typo costs no training.
-//! After training the weights are saved (and exported with `--export model.onnx`) first, then the two lines are printed, then the
-//! pictures are drawn: a picture that fails is reported (exit status 1) and loses nothing
-//! else. A closed stdout (`... | head -0`) ends the program quietly.
+//! After training the weights are saved (and exported with `--export model.onnx`) first,
+//! then the two lines are printed, then the pictures are drawn: a picture that fails is
+//! reported (exit status 1) and loses nothing else. A closed stdout (`... | head -0`) ends
+//! the program quietly.
 
 mod models;
 
