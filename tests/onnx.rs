@@ -380,7 +380,9 @@ fn write_onnx_fixtures() {
                     net.load(&weights).unwrap();
                     let mut spec =
                         fixture(&dir, concat!("main_job_", $name, ".onnx"), &mut net, &OnnxOptions::new());
-                    // Check the main job's own file, not a re-export.
+                    // Check the main job's own file, not a re-export; absolute, since the
+                    // script reads names relative to the fixtures' folder.
+                    let onnx = std::path::absolute(&onnx).unwrap();
                     spec["file"] = serde_json::json!(onnx);
                     models.push(spec);
                 }
