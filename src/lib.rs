@@ -14,6 +14,12 @@
 //! let y = net.predict(&x);
 //! assert_eq!(y.len(), 2);
 //! ```
+//!
+//! Without the `std` feature (on by default) the crate is `#![no_std]` + `alloc`: networks
+//! run (`predict`, every layer) and load weights from bytes, in a browser or on a
+//! microcontroller; training, data sets and files need `std`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
 
 pub use mlp_macros::network;
 pub use mlp_runtime::*;

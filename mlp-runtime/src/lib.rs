@@ -1,27 +1,43 @@
 //! Runtime of the `mlp` crate: typed batches, layers, initializers, losses, optimizers,
 //! training, data loading and weight files. Users depend on `mlp`, which re-exports this.
+//!
+//! Without the `std` feature (on by default) the crate is `#![no_std]` + `alloc`: batches,
+//! every layer (forward, backward, visits), initializers, the generated networks' `predict`,
+//! summaries, the ONNX graph description, and weights read from bytes
+//! ([`io::load_weights_from_bytes`]). Training, losses, optimizers, data sets, files, threads
+//! and run-time CPU detection need `std`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub mod activation;
 pub mod batch;
+#[cfg(feature = "std")]
 pub mod data;
 mod fastmath;
 mod finite;
 #[cfg(any(test, feature = "testing"))]
 pub mod gradcheck;
 pub mod init;
+#[cfg(feature = "std")]
 pub mod io;
 pub mod kernel;
 pub mod layer;
 pub mod layers;
+#[cfg(feature = "std")]
 pub mod loss;
 pub mod onnx;
+#[cfg(feature = "std")]
 mod opt_level;
+#[cfg(feature = "std")]
 pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod rng;
 pub mod summary;
 pub mod tensors;
+#[cfg(feature = "std")]
 pub mod train;
 
 pub use activation::Activation;
@@ -33,23 +49,29 @@ pub use layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, Para
 pub mod prelude {
     pub use crate::activation::Activation;
     pub use crate::batch::Batch;
+    #[cfg(feature = "std")]
     pub use crate::data::prelude::*;
     pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
+    #[cfg(feature = "std")]
     pub use crate::io::prelude::*;
     pub use crate::layer::{
         Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
     };
     pub use crate::layers::*;
+    #[cfg(feature = "std")]
     pub use crate::loss::prelude::*;
     #[cfg(feature = "onnx")]
     pub use crate::onnx::OnnxExt;
     pub use crate::onnx::{OnnxError, OnnxOptions};
+    #[cfg(feature = "std")]
     pub use crate::optim::prelude::*;
     pub use crate::summary::Summary;
+    #[cfg(feature = "std")]
     pub use crate::train::callbacks::{
         Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
         ReduceLrOnPlateauCallback,
     };
+    #[cfg(feature = "std")]
     pub use crate::train::{
         BatchLogs, EpochLogs, Evaluation, Fit, FitWithCallbacks, History, McDropout, Metric, Model,
         TrainError, Verbosity,
