@@ -18,7 +18,10 @@ mod avx2;
 mod avx512;
 mod isa;
 mod portable;
+mod scratch;
 mod simd;
+// Without std there are no threads to share a product with: the same functions, one thread.
+#[cfg_attr(not(feature = "std"), path = "one_thread.rs")]
 mod team;
 mod tiles;
 
@@ -38,9 +41,9 @@ const PART_MIN: usize = 100_000;
 /// a cache), and 372 us a batch-1 step against 228; at batch 256, 3.9 ms against 5.3.
 const REUSE: usize = 64;
 
+#[cfg(any(test, feature = "testing"))]
 thread_local! {
     // A path forced on this thread by `with_isa` (tests).
-    #[cfg(any(test, feature = "testing"))]
     static FORCED: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
 }
 
@@ -80,9 +83,9 @@ pub struct Mat<'a> {
     pub cs: usize,
 }
 
-impl std::fmt::Debug for Mat<'_> {
+impl core::fmt::Debug for Mat<'_> {
     /// The shape of the operand, not its (possibly megabytes of) elements.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Mat")
             .field("len", &self.data.len())
             .field("rs", &self.rs)
@@ -162,10 +165,10 @@ fn gemm_split(
     if job.direct() {
         return run(&job, t);
     }
-    let buf = tiles::panel(&tiles::WHOLE_A, m * k);
-    // SAFETY: `panel` gives this thread's buffer of at least m * k floats, asked for
-    // nowhere else until `run` returns.
-    let buf = unsafe { std::slice::from_raw_parts_mut(buf, m * k) };
+    let lease = scratch::lease(&tiles::WHOLE_A, m * k);
+    // SAFETY: the lease is a buffer of at least m * k floats, used by nothing else while
+    // it lives (until `run` returns).
+    let buf = unsafe { core::slice::from_raw_parts_mut(lease.ptr(), m * k) };
     for (p, col) in buf.chunks_exact_mut(m).enumerate() {
         for (i, v) in col.iter_mut().enumerate() {
             *v = a.data[i * a.rs + p * a.cs];
@@ -241,7 +244,7 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
 ///
 /// # Safety
 /// `isa` must be supported; the rest is `tiles::run`'s contract.
-unsafe fn run_on(isa: Isa, job: &Job, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+unsafe fn run_on(isa: Isa, job: &Job, rows: core::ops::Range<usize>, cols: core::ops::Range<usize>) {
     // SAFETY: forwarded; each path's CPU features are `isa.supported()`.
     unsafe {
         match isa {
@@ -422,7 +425,7 @@ mod tests {
                     a: am,
                     b: bm,
                     beta: 0.0,
-                    c: std::ptr::null_mut(),
+                    c: core::ptr::null_mut(),
                     then: Epilogue::default(),
                 };
                 assert!(split(&job, 2) != (1, 1), "{m}x{k}x{n} is split");
@@ -451,7 +454,7 @@ mod tests {
             a: Mat::col_major(&a, 4),
             b: Mat::col_major(&a, 4),
             beta: 0.0,
-            c: std::ptr::null_mut(),
+            c: core::ptr::null_mut(),
             then: Epilogue::default(),
         };
         assert_eq!(split(&job(4, 32, 32), 2), (1, 1));

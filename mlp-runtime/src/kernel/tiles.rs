@@ -14,10 +14,11 @@
 //! tile falls, so splitting the rows or columns of `C` among threads (see `team.rs`) does
 //! not change a bit of the result.
 
+use super::scratch::{lease, scratch, Lease};
 use super::simd::Simd;
 use super::Mat;
-use std::array::from_fn;
-use std::ops::Range;
+use core::array::from_fn;
+use core::ops::Range;
 
 /// One product `C = alpha * A * B + beta * C`, shared by the threads computing its parts.
 #[derive(Clone, Copy)]
@@ -124,35 +125,15 @@ pub(crate) fn row_grain(job: &Job) -> usize {
     }
 }
 
-thread_local! {
-    // A panel of `A` (the rows of one tile, `k` columns) copied contiguously, so a tile
-    // reused across many columns of `C` reads it from L1 in order. Grows to the largest
-    // panel once per thread, then is reused: no allocation after the first product.
-    static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    // `B`'s columns of one block, six at a time, each group `k` rows of six contiguous
-    // floats: what the tiles of every row panel read in order. Grown once, like PANEL.
-    static PANEL_B: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    // All of `A`, column-major, when the tiles cannot read it in place (see
-    // `Job::direct`): `kernel::gemm` copies it here before `run`. Grown once, like PANEL.
-    pub(crate) static WHOLE_A: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// This thread's buffer `which` (PANEL, PANEL_B or WHOLE_A), at least `len` floats. The
-/// pointer stays valid until the next call for the same buffer on this thread: `outer`
-/// asks once per block for each of PANEL and PANEL_B, `kernel::gemm` once per product
-/// for WHOLE_A, and none re-enters.
-pub(crate) fn panel(
-    which: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
-    len: usize,
-) -> *mut f32 {
-    which.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        if buf.len() < len {
-            buf.resize(len, 0.0);
-        }
-        buf.as_mut_ptr()
-    })
-}
+// A panel of `A` (the rows of one tile, `k` columns) copied contiguously, so a tile
+// reused across many columns of `C` reads it from L1 in order.
+scratch! { static PANEL; }
+// `B`'s columns of one block, six at a time, each group `k` rows of six contiguous
+// floats: what the tiles of every row panel read in order.
+scratch! { static PANEL_B; }
+// All of `A`, column-major, when the tiles cannot read it in place (see `Job::direct`):
+// `kernel::gemm` copies it here before `run`.
+scratch! { pub(crate) static WHOLE_A; }
 
 #[inline(always)]
 unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
@@ -160,14 +141,18 @@ unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
     // Copying the panel pays once it serves more than one tile; a batch of one's
     // products (one column) read `A` once, in place.
     let pack = cols.len() > NR;
-    // A raw pointer, not a closure under `PANEL.with`: closures do not inherit the
-    // caller's `#[target_feature]`s, so the tiles inside one would not be vectorized.
-    let a_panel = if pack { panel(&PANEL, 2 * l * k) } else { std::ptr::null_mut() };
+    // Raw pointers into leased buffers, not closures under a thread-local's `with`:
+    // closures do not inherit the caller's `#[target_feature]`s, so the tiles inside one
+    // would not be vectorized. The leases live to the end of the product.
+    let a_lease = pack.then(|| lease(&PANEL, 2 * l * k));
+    let a_panel = a_lease.as_ref().map_or(core::ptr::null_mut(), Lease::ptr);
+    let b_lease;
     // Copying `B` pays once more than one row panel reads it (then its rows, read six
     // floats at a time at a stride, would keep more cache lines in L1 than it holds).
     let (b, brs, bcs) = if rows.len() > 2 * l && cols.len() > 1 {
         let tiles = cols.len().div_ceil(NR);
-        let packed = panel(&PANEL_B, tiles * NR * k);
+        b_lease = lease(&PANEL_B, tiles * NR * k);
+        let packed = b_lease.ptr();
         let src = job.b.data.as_ptr();
         for t in 0..tiles {
             let j0 = cols.start + t * NR;
@@ -333,7 +318,7 @@ unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: boo
             }
             if job.then.is_some() {
                 // Over the column just stored, still in L1; the loop vectorizes.
-                let col = std::slice::from_raw_parts_mut(col, t.h);
+                let col = core::slice::from_raw_parts_mut(col, t.h);
                 for (r, x) in col.iter_mut().enumerate() {
                     *x = job.then.apply(*x, t.i + r);
                 }
