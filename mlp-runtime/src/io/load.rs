@@ -151,8 +151,9 @@ fn describe(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
     use safetensors::SafeTensorError as E;
     let len = bytes.len();
     match e {
-        // The parser does not say which tensor; find it.
-        E::TensorInvalidInfo | E::ValidationOverflow | E::MisalignedSlice => {
+        // The parser checks tensors in an order its hash map decides among equal offsets, and
+        // some of its messages name no tensor: check again, in a fixed order, naming it.
+        E::InvalidOffset(_) | E::TensorInvalidInfo | E::ValidationOverflow | E::MisalignedSlice => {
             inconsistent_tensor(bytes).unwrap_or_else(|| e.to_string())
         }
         E::HeaderTooSmall => format!("{len} bytes, too short for the 8-byte header length"),
@@ -166,9 +167,10 @@ fn describe(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
     }
 }
 
-/// The first tensor (in file order) whose shape and dtype disagree with its byte range, as a
-/// message naming it; `None` if the header cannot be read that far (the parser's own
-/// message is then used).
+/// The parser's checks of the header's tensors, in order of data offsets and then of name: the
+/// first tensor whose byte range does not follow the previous tensor's, or disagrees with its
+/// shape and dtype, as a message naming it; `None` if the header cannot be read that far (the
+/// parser's own message is then used).
 fn inconsistent_tensor(bytes: &[u8]) -> Option<String> {
     let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
     let header: serde_json::Map<String, serde_json::Value> =
@@ -178,10 +180,24 @@ fn inconsistent_tensor(bytes: &[u8]) -> Option<String> {
         .filter(|(k, _)| k.as_str() != "__metadata__")
         .filter_map(|(k, v)| Some((k, serde_json::from_value(v.clone()).ok()?)))
         .collect();
-    infos.sort_by_key(|(_, info)| info.data_offsets);
+    infos.sort_by(|(a, x), (b, y)| (x.data_offsets, a).cmp(&(y.data_offsets, b)));
+    let mut previous: Option<(&String, usize)> = None;
     infos.into_iter().find_map(|(name, info)| {
         let (dtype, shape, (start, end)) = (info.dtype, &info.shape, info.data_offsets);
-        let held = end.saturating_sub(start);
+        if end < start {
+            return Some(format!("tensor `{name}`: its data_offsets [{start}, {end}] end before they start"));
+        }
+        let (expected, place) = match previous {
+            Some((p, end)) => (end, format!("where those of `{p}` end")),
+            None => (0, "where the data starts".to_string()),
+        };
+        if start != expected {
+            return Some(format!(
+                "tensor `{name}`: its data_offsets [{start}, {end}] should start at {expected}, {place}"
+            ));
+        }
+        previous = Some((name, end));
+        let held = end - start;
         let bits = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -474,6 +490,57 @@ mod tests {
                 usize::MAX
             )
         );
+    }
+
+    #[test]
+    fn byte_ranges_that_overlap_or_leave_gaps_are_named_the_same_every_time() {
+        let header = |tensors: &[(&str, &str, [usize; 2])]| {
+            let entries: Vec<String> = tensors
+                .iter()
+                .map(|(name, shape, [s, e])| {
+                    format!(r#""{name}":{{"dtype":"F32","shape":{shape},"data_offsets":[{s},{e}]}}"#)
+                })
+                .collect();
+            format!("{{{}}}", entries.join(","))
+        };
+        let cases = [
+            // The same range twice (the parser's hash map orders these by chance), one of them
+            // of the wrong size too.
+            (
+                header(&[("bias", "[3]", [0, 12]), ("weight", "[2]", [0, 12])]),
+                12,
+                "tensor `weight`: its data_offsets [0, 12] should start at 12, where those of `bias` end",
+            ),
+            (
+                header(&[("weight", "[2]", [0, 12]), ("bias", "[3]", [0, 12])]),
+                12,
+                "tensor `weight`: its data_offsets [0, 12] should start at 12, where those of `bias` end",
+            ),
+            (
+                header(&[("bias", "[3]", [0, 12]), ("weight", "[3]", [16, 28])]),
+                28,
+                "tensor `weight`: its data_offsets [16, 28] should start at 12, where those of `bias` end",
+            ),
+            (
+                header(&[("bias", "[3]", [4, 16])]),
+                16,
+                "tensor `bias`: its data_offsets [4, 16] should start at 0, where the data starts",
+            ),
+            (
+                header(&[("bias", "[3]", [12, 0])]),
+                12,
+                "tensor `bias`: its data_offsets [12, 0] end before they start",
+            ),
+        ];
+        for (header, len, expected) in cases {
+            for _ in 0..20 {
+                assert_eq!(
+                    error(&with_header(&header, &vec![0; len])),
+                    LoadError::Corrupt { reason: expected.to_string() },
+                    "{header}"
+                );
+            }
+        }
     }
 
     #[test]
