@@ -139,8 +139,8 @@ impl Activation {
             Activation::Sigmoid => each(dz, &|y, g| y * (1.0 - y) * g),
             Activation::Gelu => {
                 for ((d, &x), &g) in dz.iter_mut().zip(z).zip(dy) {
-                    let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
-                    let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+                    let cdf = 0.5 * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2));
+                    let pdf = libm::expf(-0.5 * x * x) * 0.398_942_3;
                     *d = (cdf + x * pdf) * g;
                 }
             }
@@ -182,7 +182,7 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 }
 
 fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// Softmax of one sample, shifted by its maximum so large logits do not overflow.

@@ -1,5 +1,6 @@
 //! Typed batches: `Batch<N>` holds samples of width `N` as the columns of a matrix.
 
+use alloc::vec::Vec;
 use nalgebra::{Const, Dyn, OMatrix};
 
 /// The nalgebra matrix behind a [`Batch`]: `N` rows (the width), one column per sample.
@@ -40,6 +41,7 @@ impl<const N: usize> Batch<N> {
     /// assert_eq!(err.to_string(), "Batch<3>::from_samples: expected a multiple of 3 floats \
     ///     (whole samples of width 3), found 7 floats");
     /// ```
+    #[cfg(feature = "std")]
     pub fn from_samples(data: &[f32]) -> Result<Self, crate::data::DataError> {
         if N == 0 || !data.len().is_multiple_of(N) {
             return Err(crate::data::DataError::shape(
@@ -149,7 +151,7 @@ impl<const N: usize> Batch<N> {
     /// Values are unspecified afterwards; callers overwrite them.
     pub fn set_len(&mut self, len: usize) {
         if self.len() != len {
-            let m = std::mem::replace(&mut self.0, BatchMatrix::<N>::zeros(0));
+            let m = core::mem::replace(&mut self.0, BatchMatrix::<N>::zeros(0));
             self.0 = m.resize_horizontally(len, 0.0);
         }
     }

@@ -9,7 +9,7 @@
 // The coefficients as published, some with a digit more than f32 holds.
 #![allow(clippy::excessive_precision)]
 
-const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 in two parts, so `n * LN2_HI` is exact for the `n` that occur.
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;

@@ -162,9 +162,9 @@ impl VarianceScaling {
         // `scale / n` rounds to the same f32 as the named initializers' `2 / (fi + fo)`,
         // `6 / fi`, ... (halving is exact), so their draws keep every bit.
         match self.distribution {
-            ScalingDistribution::TruncatedNormal => truncated_normal(w, (self.scale / n).sqrt(), rng),
-            ScalingDistribution::UntruncatedNormal => normal(w, (self.scale / n).sqrt(), rng),
-            ScalingDistribution::Uniform => uniform(w, (3.0 * self.scale / n).sqrt(), rng),
+            ScalingDistribution::TruncatedNormal => truncated_normal(w, libm::sqrtf(self.scale / n), rng),
+            ScalingDistribution::UntruncatedNormal => normal(w, libm::sqrtf(self.scale / n), rng),
+            ScalingDistribution::Uniform => uniform(w, libm::sqrtf(3.0 * self.scale / n), rng),
         }
     }
 }

@@ -76,9 +76,9 @@ pub struct Param<'a> {
     pub l2: f32,
 }
 
-impl std::fmt::Debug for Param<'_> {
+impl core::fmt::Debug for Param<'_> {
     /// The shape and settings, not the (possibly millions of) values and gradients.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Param")
             .field("shape", &self.shape)
             .field("trainable", &self.trainable)
@@ -241,7 +241,7 @@ pub trait Layer {
     /// an error, never an approximation.
     fn describe_onnx(&self, g: &mut OnnxGraph) -> Result<(), OnnxError> {
         let _ = g;
-        Err(OnnxError::Unsupported { layer: std::any::type_name::<Self>() })
+        Err(OnnxError::Unsupported { layer: core::any::type_name::<Self>() })
     }
 }
 

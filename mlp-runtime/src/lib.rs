@@ -16,6 +16,7 @@ pub mod batch;
 #[cfg(feature = "std")]
 pub mod data;
 mod fastmath;
+#[cfg(feature = "std")]
 mod finite;
 #[cfg(any(test, feature = "testing"))]
 pub mod gradcheck;

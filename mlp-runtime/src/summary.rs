@@ -3,7 +3,8 @@
 
 use crate::layer::Network;
 use crate::tensors::for_each_tensor_ref;
-use std::fmt;
+use alloc::{string::String, string::ToString};
+use core::fmt;
 
 /// One row of a summary: a top-level layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

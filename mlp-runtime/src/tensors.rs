@@ -1,6 +1,7 @@
 //! Tensors by their full names (`residual_0.dense_1.weight`), as weight files key them.
 
 use crate::layer::{Layer, Param, ParamRef, Visitor, VisitorRef};
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 
 /// A tensor a network holds, as seen by [`for_each_tensor`].
 pub enum Tensor<'a> {
@@ -15,9 +16,9 @@ pub enum Tensor<'a> {
     },
 }
 
-impl std::fmt::Debug for Tensor<'_> {
+impl core::fmt::Debug for Tensor<'_> {
     /// The kind and shape, not the values.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Tensor::Param(p) => p.fmt(f),
             Tensor::Buffer { shape, .. } => {
@@ -178,6 +179,7 @@ pub fn for_each_tensor_ref<L: Layer + ?Sized>(layer: &L, f: impl FnMut(&str, Ten
 
 /// The full name of the `index`-th parameter in visit order, counting parameters only (as
 /// [`collect`] and the optimizers' slots do), for errors that name a tensor.
+#[cfg(feature = "std")]
 pub(crate) fn param_name<L: Layer + ?Sized>(layer: &L, index: usize) -> String {
     let (mut i, mut found) = (0, String::new());
     for_each_tensor_ref(layer, |name, t| {

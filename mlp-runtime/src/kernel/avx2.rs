@@ -3,7 +3,7 @@
 
 use super::simd::Simd;
 use super::tiles::{self, Job};
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 #[derive(Clone, Copy)]
 pub(crate) struct F32x8(__m256);
@@ -67,7 +67,7 @@ unsafe impl Simd for F32x8 {
 /// # Safety
 /// AVX2 and FMA must be present; the rest is [`tiles::run`]'s contract.
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn run(job: &Job, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+pub(crate) unsafe fn run(job: &Job, rows: core::ops::Range<usize>, cols: core::ops::Range<usize>) {
     // SAFETY: this function only runs where AVX2 and FMA are present, so the vector type's
     // instructions are available; the rest is the caller's contract.
     unsafe { tiles::run::<F32x8>(job, rows, cols) }

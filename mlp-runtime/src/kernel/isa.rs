@@ -2,7 +2,7 @@
 //! time, unless `MLP_ISA` names another (like PyTorch's `ATEN_CPU_CAPABILITY`), so one
 //! machine can test and benchmark every path it supports.
 
-use std::sync::OnceLock;
+use alloc::vec::Vec;
 
 /// An instruction-set path of the kernel; [`isa`](super::isa) tells which one runs.
 ///
@@ -37,15 +37,16 @@ impl Isa {
         }
     }
 
-    /// Whether this CPU can run the path.
+    /// Whether this CPU can run the path. Without std there is no run-time detection:
+    /// only the portable path runs.
     pub fn supported(self) -> bool {
         match self {
             Isa::Portable => true,
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
             Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
             Isa::Avx512 => Isa::Avx2.supported() && is_x86_feature_detected!("avx512f"),
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(not(all(target_arch = "x86_64", feature = "std")))]
             _ => false,
         }
     }
@@ -61,8 +62,8 @@ impl Isa {
     }
 }
 
-impl std::fmt::Display for Isa {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Isa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
     }
 }
@@ -70,8 +71,9 @@ impl std::fmt::Display for Isa {
 /// The path for this process: `MLP_ISA` if it names a path this CPU supports, else the
 /// widest supported one. A value it cannot use is reported once on stderr, then ignored
 /// (the product still runs, on the widest path).
+#[cfg(feature = "std")]
 pub(super) fn process_isa() -> Isa {
-    static ACTIVE: OnceLock<Isa> = OnceLock::new();
+    static ACTIVE: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
     *ACTIVE.get_or_init(|| match std::env::var("MLP_ISA") {
         Err(_) => Isa::best(),
         Ok(v) => match from_env(&v) {
@@ -84,7 +86,14 @@ pub(super) fn process_isa() -> Isa {
     })
 }
 
+/// Without std: the portable path.
+#[cfg(not(feature = "std"))]
+pub(super) fn process_isa() -> Isa {
+    Isa::Portable
+}
+
 /// Parses `MLP_ISA`: a path's name that this CPU supports.
+#[cfg(feature = "std")]
 fn from_env(v: &str) -> Result<Isa, String> {
     let v = v.trim();
     let isa = Isa::ALL

@@ -18,7 +18,10 @@ mod avx2;
 mod avx512;
 mod isa;
 mod portable;
+mod scratch;
 mod simd;
+// Without std there are no threads to share a product with: the same functions, one thread.
+#[cfg_attr(not(feature = "std"), path = "one_thread.rs")]
 mod team;
 mod tiles;
 
@@ -38,9 +41,9 @@ const PART_MIN: usize = 100_000;
 /// a cache), and 372 us a batch-1 step against 228; at batch 256, 3.9 ms against 5.3.
 const REUSE: usize = 64;
 
+#[cfg(any(test, feature = "testing"))]
 thread_local! {
     // A path forced on this thread by `with_isa` (tests).
-    #[cfg(any(test, feature = "testing"))]
     static FORCED: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
 }
 
@@ -80,9 +83,9 @@ pub struct Mat<'a> {
     pub cs: usize,
 }
 
-impl std::fmt::Debug for Mat<'_> {
+impl core::fmt::Debug for Mat<'_> {
     /// The shape of the operand, not its (possibly megabytes of) elements.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Mat")
             .field("len", &self.data.len())
             .field("rs", &self.rs)
@@ -162,10 +165,10 @@ fn gemm_split(
     if job.direct() {
         return run(&job, t);
     }
-    let buf = tiles::panel(&tiles::WHOLE_A, m * k);
-    // SAFETY: `panel` gives this thread's buffer of at least m * k floats, asked for
-    // nowhere else until `run` returns.
-    let buf = unsafe { std::slice::from_raw_parts_mut(buf, m * k) };
+    let lease = scratch::lease(&tiles::WHOLE_A, m * k);
+    // SAFETY: the lease is a buffer of at least m * k floats, used by nothing else while
+    // it lives (until `run` returns).
+    let buf = unsafe { core::slice::from_raw_parts_mut(lease.ptr(), m * k) };
     for (p, col) in buf.chunks_exact_mut(m).enumerate() {
         for (i, v) in col.iter_mut().enumerate() {
             *v = a.data[i * a.rs + p * a.cs];
@@ -241,7 +244,7 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
 ///
 /// # Safety
 /// `isa` must be supported; the rest is `tiles::run`'s contract.
-unsafe fn run_on(isa: Isa, job: &Job, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+unsafe fn run_on(isa: Isa, job: &Job, rows: core::ops::Range<usize>, cols: core::ops::Range<usize>) {
     // SAFETY: forwarded; each path's CPU features are `isa.supported()`.
     unsafe {
         match isa {
@@ -317,6 +320,11 @@ mod tests {
         (32, 4, 32),
         (4, 32, 16),
         (64, 300, 64),
+        // Sums of more than one block of the outer form (KC terms), more than one block of
+        // columns (NC), partial last blocks.
+        (300, 784, 100),
+        (40, 600, 130),
+        (17, 257, 64),
     ];
 
     #[test]
@@ -365,25 +373,39 @@ mod tests {
     #[test]
     fn the_epilogue_gives_the_bits_of_separate_passes() {
         // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 32) and
-        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too.
+        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too; and
+        // the outer form's layout with sums of several blocks.
         for isa in Isa::supported_all() {
-            for &(m, k, n) in
-                &[(300, 784, 5), (33, 40, 13), (32, 4, 32), (7, 1, 9), (300, 784, 256), (5, 0, 3)]
-            {
+            for &(m, k, n, outer) in &[
+                (300, 784, 5, false),
+                (33, 40, 13, false),
+                (32, 4, 32, false),
+                (7, 1, 9, false),
+                (300, 784, 256, false),
+                (5, 0, 3, false),
+                (40, 600, 130, true),
+            ] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.1 - 1.1).collect();
                 let mut b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 19) as f32 * 0.1 - 0.9).collect();
                 if k > 0 {
                     b[0] = f32::NAN;
                 }
                 let bias: Vec<f32> = (0..m).map(|i| (i % 7) as f32 * 0.3 - 1.0).collect();
-                let (am, bm) = (Mat::col_major_t(&a, k), Mat::col_major(&b, k));
+                let am = if outer { Mat::col_major(&a, m) } else { Mat::col_major_t(&a, k) };
+                let bm = Mat::col_major(&b, k);
                 for relu in [false, true] {
-                    let mut want: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
+                    // The product, then the bias, then ReLU, each a pass of its own.
+                    let mut want = vec![f32::NAN; m * n];
                     with_isa(isa, || {
-                        gemm_split(1, m, k, n, 1.0, am, bm, 1.0, &mut want, Epilogue::default())
+                        gemm_split(1, m, k, n, 1.0, am, bm, 0.0, &mut want, Epilogue::default())
                     });
-                    if relu {
-                        want.iter_mut().for_each(|x| *x = x.max(0.0));
+                    for col in want.chunks_exact_mut(m) {
+                        for (x, b) in col.iter_mut().zip(&bias) {
+                            *x += b;
+                            if relu {
+                                *x = x.max(0.0);
+                            }
+                        }
                     }
                     for t in [1, 2] {
                         let mut got = vec![f32::NAN; m * n];
@@ -422,7 +444,7 @@ mod tests {
                     a: am,
                     b: bm,
                     beta: 0.0,
-                    c: std::ptr::null_mut(),
+                    c: core::ptr::null_mut(),
                     then: Epilogue::default(),
                 };
                 assert!(split(&job, 2) != (1, 1), "{m}x{k}x{n} is split");
@@ -451,7 +473,7 @@ mod tests {
             a: Mat::col_major(&a, 4),
             b: Mat::col_major(&a, 4),
             beta: 0.0,
-            c: std::ptr::null_mut(),
+            c: core::ptr::null_mut(),
             then: Epilogue::default(),
         };
         assert_eq!(split(&job(4, 32, 32), 2), (1, 1));

@@ -47,11 +47,11 @@ unsafe impl Simd for F32x8 {
     }
     #[inline(always)]
     unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
-        F32x8(std::array::from_fn(|l| acc.0[l] + self.0[l] * b.0[l]))
+        F32x8(core::array::from_fn(|l| acc.0[l] + self.0[l] * b.0[l]))
     }
     #[inline(always)]
     unsafe fn mul(self, b: Self) -> Self {
-        F32x8(std::array::from_fn(|l| self.0[l] * b.0[l]))
+        F32x8(core::array::from_fn(|l| self.0[l] * b.0[l]))
     }
     #[inline(always)]
     unsafe fn sum(self) -> f32 {
@@ -64,7 +64,7 @@ unsafe impl Simd for F32x8 {
 ///
 /// # Safety
 /// As [`tiles::run`].
-pub(crate) unsafe fn run(job: &Job, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+pub(crate) unsafe fn run(job: &Job, rows: core::ops::Range<usize>, cols: core::ops::Range<usize>) {
     // SAFETY: the portable path needs no CPU feature; the rest is the caller's contract.
     unsafe { tiles::run::<F32x8>(job, rows, cols) }
 }

@@ -6,6 +6,7 @@ use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::onnx::{OnnxError, OnnxGraph};
+use alloc::{string::ToString, vec::Vec};
 use rand::Rng as _;
 
 /// SELU's negative saturation, `-scale * alpha`: where a dropped unit is set (Keras' `alpha_p`).
@@ -47,7 +48,7 @@ impl<const N: usize> AlphaDropout<N> {
         // nearest it, 0.2000000029...), and its float32 tensors see them rounded. The f32's
         // shortest decimal is the rate as written.
         let r = rate.to_string().parse::<f64>().unwrap_or(f64::from(rate));
-        let a = ((1.0 - r) * (1.0 + r * ALPHA_P * ALPHA_P)).powf(-0.5);
+        let a = libm::pow((1.0 - r) * (1.0 + r * ALPHA_P * ALPHA_P), -0.5);
         let b = -a * ALPHA_P * r;
         let (a, b) = (a as f32, b as f32);
         AlphaDropout {

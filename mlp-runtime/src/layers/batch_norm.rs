@@ -3,6 +3,7 @@
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::onnx::{OnnxAttr, OnnxData, OnnxError, OnnxGraph};
+use alloc::{string::ToString, vec, vec::Vec};
 
 /// Batch normalization over each feature, with Keras' defaults (momentum 0.99,
 /// epsilon 1e-3) and Keras' update of the moving statistics
@@ -154,12 +155,12 @@ impl<const N: usize> Layer for BatchNorm<N> {
                 let var = self.inv_std[j] * inv_n;
                 self.running_mean[j] = keep * self.running_mean[j] + (1.0 - keep) * self.mean[j];
                 self.running_var[j] = keep * self.running_var[j] + (1.0 - keep) * var;
-                self.inv_std[j] = 1.0 / (var + self.epsilon).sqrt();
+                self.inv_std[j] = 1.0 / libm::sqrtf(var + self.epsilon);
             }
         } else {
             self.mean.copy_from_slice(&self.running_mean);
             for (s, v) in self.inv_std.iter_mut().zip(&self.running_var) {
-                *s = 1.0 / (v + self.epsilon).sqrt();
+                *s = 1.0 / libm::sqrtf(v + self.epsilon);
             }
         }
         self.out.set_len(n);

@@ -7,6 +7,7 @@ use crate::kernel::{gemm, gemm_bias, Mat};
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::onnx::{OnnxAttr, OnnxError, OnnxGraph};
 use crate::rng::Rng;
+use alloc::{string::ToString, vec};
 use nalgebra::{Const, DVector, Dyn, OMatrix};
 
 /// A fully connected layer from `I` to `O` features: `y = act(W x + b)`.
@@ -290,7 +291,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
         }
         // Each unit's incoming weights are one contiguous row of the [out, in] layout.
         for row in self.weight.as_mut_slice().chunks_exact_mut(I) {
-            let norm = row.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>().sqrt() as f32;
+            let norm = libm::sqrt(row.iter().map(|&w| f64::from(w) * f64::from(w)).sum::<f64>()) as f32;
             let s = norm.min(c) / (1e-7 + norm);
             row.iter_mut().for_each(|w| *w *= s);
         }

@@ -4,6 +4,7 @@ use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::onnx::{OnnxError, OnnxGraph};
+use alloc::vec::Vec;
 use rand::Rng as _;
 
 /// Zeroes each input with probability `rate` in training and scales the rest by

@@ -3,6 +3,7 @@
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::onnx::{OnnxAttr, OnnxError, OnnxGraph};
+use alloc::{string::ToString, vec, vec::Vec};
 
 /// Layer normalization: each sample is normalized over its `N` features, then scaled
 /// by gamma and shifted by beta (Keras' epsilon 1e-3 by default).
@@ -65,7 +66,7 @@ impl<const N: usize> Layer for LayerNorm<N> {
         {
             let mean = s.iter().sum::<f32>() / N as f32;
             let var = s.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / N as f32;
-            *inv = 1.0 / (var + self.epsilon).sqrt();
+            *inv = 1.0 / libm::sqrtf(var + self.epsilon);
             for j in 0..N {
                 h[j] = (s[j] - mean) * *inv;
                 o[j] = self.gamma[j] * h[j] + self.beta[j];

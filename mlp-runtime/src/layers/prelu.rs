@@ -4,6 +4,7 @@ use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::onnx::{OnnxError, OnnxGraph};
+use alloc::{string::ToString, vec, vec::Vec};
 
 /// Keras' `PReLU`: `y = x` for `x > 0`, `alpha_j * x` otherwise, with one learned slope
 /// `alpha_j` per unit.

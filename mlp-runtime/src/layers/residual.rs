@@ -7,6 +7,7 @@ use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::layers::Dense;
 use crate::onnx::{OnnxError, OnnxGraph};
 use crate::rng::Rng;
+use alloc::{string::ToString, vec};
 
 /// A residual unit `act(f(x) + x)` around a body `B` from width `N` to width `N`
 /// (Géron's ResidualUnit with `act` after the add). The body is a network the macro

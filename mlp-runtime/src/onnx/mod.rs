@@ -12,6 +12,7 @@
 //! The graph types here exist whatever the features; only encoding and writing files need
 //! the `onnx` feature, so the code `network!` generates is the same either way.
 
+use alloc::{format, string::String, string::ToString, vec, vec::Vec};
 #[cfg(feature = "onnx")]
 mod export;
 #[cfg(feature = "onnx")]
@@ -19,8 +20,6 @@ pub mod proto;
 
 #[cfg(feature = "onnx")]
 pub use export::{export_onnx, onnx_bytes, OnnxExt};
-
-use std::path::PathBuf;
 
 use crate::activation::Activation;
 use crate::layer::{Layer, ParamRef, VisitorRef};
@@ -57,10 +56,11 @@ pub enum OnnxError {
         message: String,
     },
     /// Writing the file failed; whatever was at the path is untouched.
+    #[cfg(feature = "std")]
     #[error("cannot write ONNX model {}: {source}", path.display())]
     Io {
         /// The file.
-        path: PathBuf,
+        path: std::path::PathBuf,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -363,7 +363,7 @@ impl OnnxGraph {
             }
             Activation::Gelu => {
                 // x * 0.5 * (1 + erf(x / sqrt(2))), the exact form Gelu-20 defines.
-                let sqrt2 = self.constant("sqrt2", &[], OnnxData::F32(vec![std::f32::consts::SQRT_2]));
+                let sqrt2 = self.constant("sqrt2", &[], OnnxData::F32(vec![core::f32::consts::SQRT_2]));
                 let one = self.constant("one", &[], OnnxData::F32(vec![1.0]));
                 let half = self.constant("half", &[], OnnxData::F32(vec![0.5]));
                 let d = self.node("Div", &[&x, &sqrt2], vec![]);
