@@ -231,7 +231,7 @@ pub extern "C" fn predict(n: usize) -> i32 {
         let input = match input {
             Some(x) if n > 0 && n == given => x,
             _ => {
-                let why = alloc::format!("predict({n}): input_alloc was last called for {given} images");
+                let why = alloc::format!("asked for {n} images; input_alloc last made room for {given}");
                 return Err((BAD_COUNT, why));
             }
         };
