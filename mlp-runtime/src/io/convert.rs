@@ -1,5 +1,7 @@
 //! Reading a safetensors tensor's little-endian bytes as f32.
 
+use alloc::vec::Vec;
+
 use safetensors::Dtype;
 
 /// Why a tensor's bytes could not become f32 values.
@@ -57,7 +59,8 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
-/// f32 values as little-endian bytes.
+/// f32 values as little-endian bytes (for saving, a std feature).
+#[cfg(any(feature = "std", test))]
 pub(crate) fn to_le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
