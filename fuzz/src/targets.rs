@@ -4,7 +4,7 @@
 //! panic, abort or allocate without bound.
 
 use mlp::data::{gunzip_if_gz, parse_idx, read_idx_with_limit, Dataset, TargetKind};
-use mlp::io::{load_checkpoint, load_weights_from_bytes, LoadOptions};
+use mlp::io::{load_checkpoint, load_from_bytes, load_weights_from_bytes, LoadOptions};
 use mlp::optim::Adam;
 use mlp::prelude::*;
 use std::path::Path;
@@ -46,10 +46,23 @@ pub fn csv(data: &[u8]) -> bool {
     classes || values
 }
 
-/// A safetensors weight file for [`FuzzNet`].
+/// A safetensors weight file for [`FuzzNet`], loaded from bytes as without std
+/// (`load_from_bytes`): a refused file leaves the network as it was, and the std loader
+/// (`load_weights_from_bytes`) gives the same report or message.
 pub fn weights(data: &[u8]) -> bool {
     let mut net = FuzzNet::seeded(0);
-    load_weights_from_bytes(&mut net, data, &LoadOptions::default()).is_ok()
+    let before = mlp::tensors::snapshot(&net);
+    let loaded = load_from_bytes(&mut net, data, &LoadOptions::default());
+    if let Err(e) = &loaded {
+        assert!(mlp::tensors::snapshot(&net) == before, "a refused file changed the network: {e}");
+    }
+    let with_std = load_weights_from_bytes(&mut FuzzNet::seeded(0), data, &LoadOptions::default());
+    assert_eq!(
+        loaded.as_ref().map_err(ToString::to_string),
+        with_std.as_ref().map_err(ToString::to_string),
+        "the two loaders disagree"
+    );
+    loaded.is_ok()
 }
 
 /// A checkpoint of [`FuzzNet`] trained by Adam: the network's tensors, then the optimizer's

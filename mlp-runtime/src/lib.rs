@@ -21,7 +21,6 @@ mod finite;
 #[cfg(any(test, feature = "testing"))]
 pub mod gradcheck;
 pub mod init;
-#[cfg(feature = "std")]
 pub mod io;
 pub mod kernel;
 pub mod layer;
@@ -53,7 +52,6 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use crate::data::prelude::*;
     pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
-    #[cfg(feature = "std")]
     pub use crate::io::prelude::*;
     pub use crate::layer::{
         Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,

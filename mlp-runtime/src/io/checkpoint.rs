@@ -37,6 +37,7 @@ use serde_json::{json, Value};
 
 use super::error::WeightError;
 use super::keys::{LoadOptions, OPTIMIZER_PREFIX};
+use super::load;
 use super::weights::{self, OwnedTensor};
 use crate::layer::Layer;
 use crate::optim::{OptimError, Optimizer};
@@ -254,7 +255,7 @@ pub fn save_checkpoint<L: Layer + ?Sized>(
     let mut first_bad = None;
     crate::tensors::for_each_tensor_ref(net, |name, t| {
         if first_bad.is_none() {
-            if let Some((index, value, count)) = weights::non_finite(t.value()) {
+            if let Some((index, value, count)) = load::non_finite(t.value()) {
                 first_bad = Some(WeightError::NonFinite {
                     path: Some(path.to_path_buf()),
                     name: name.to_string(),
@@ -318,7 +319,7 @@ fn check_state(
     }
     for (name, values) in &state.optimizer {
         let key = format!("{OPTIMIZER_PREFIX}{name}");
-        if let Some((index, value, count)) = weights::non_finite(values) {
+        if let Some((index, value, count)) = load::non_finite(values) {
             return Err(WeightError::NonFinite {
                 path: Some(path.to_path_buf()),
                 name: key,
@@ -342,7 +343,7 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
 ) -> Result<CheckpointState, WeightError> {
     let path = path.as_ref();
     let bytes = weights::read_file(path)?;
-    let file = weights::parse(&bytes, path)?;
+    let file = load::parse(&bytes).map_err(|e| e.at(path))?;
     let bad = |reason: String| WeightError::Checkpoint { path: path.to_path_buf(), reason };
 
     // `SafeTensors` keeps its metadata private; `read_metadata` (which `parse` ran already,
@@ -404,7 +405,7 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
             )));
         }
         let values = super::convert::to_f32(view.dtype(), view.data())
-            .map_err(|e| weights::convert_error(e, path, &key))?;
+            .map_err(|e| load::convert_error(e, &key).at(path))?;
         optimizer.push((n.to_string(), values));
     }
     let listed: std::collections::HashSet<&str> = names.iter().filter_map(Value::as_str).collect();
@@ -441,9 +442,9 @@ pub fn load_checkpoint<L: Layer + ?Sized>(
         extra,
     };
     // The weights first: for a checkpoint of another network, their message is the clearer.
-    let plan = weights::plan(net, &file, path, &LoadOptions::default())?;
+    let plan = load::plan(net, &file, &LoadOptions::default()).map_err(|e| e.at(path))?;
     check_state(&state, &trainable(net), path)?;
-    weights::apply(net, plan);
+    load::apply(net, plan);
     Ok(state)
 }
 

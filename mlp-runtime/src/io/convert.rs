@@ -1,5 +1,7 @@
 //! Reading a safetensors tensor's little-endian bytes as f32.
 
+use alloc::vec::Vec;
+
 use safetensors::Dtype;
 
 /// Why a tensor's bytes could not become f32 values.

@@ -1,6 +1,9 @@
-//! The one error type of weight files and checkpoints.
+//! The error of weight files and checkpoints (std): [`LoadError`]'s messages with the file's
+//! path, and what only files have (I/O, checkpoints, encoding) or only `set_tensor` has.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::load_error::{message, LoadError, BYTES};
 
 /// Everything that can go wrong while saving, loading or addressing a network's tensors.
 ///
@@ -10,6 +13,9 @@ use std::path::PathBuf;
 /// ```text
 /// tensor `dense_0.weight` in model.safetensors has shape [100, 784]; the network expects [300, 784]
 /// ```
+///
+/// The loading variants are [`LoadError`]'s (what loading from bytes returns, with or
+/// without std) with the file's path: [`LoadError::at`] makes one from the other.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WeightError {
@@ -23,7 +29,7 @@ pub enum WeightError {
     },
 
     /// The bytes are not a safetensors file: truncated, a bad header, offsets that do not add up.
-    #[error("{path} is not a valid safetensors file: {reason}")]
+    #[error("{}", message::corrupt(&path.display(), reason))]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -33,7 +39,7 @@ pub enum WeightError {
 
     /// Tensors the network needs are not in the file. All of them are listed, and so are the
     /// file's tensors the network does not have (often the same tensors under other names).
-    #[error("{}", missing_message(path, names, unexpected))]
+    #[error("{}", message::missing(&path.display(), names, unexpected))]
     Missing {
         /// The file.
         path: PathBuf,
@@ -45,7 +51,7 @@ pub enum WeightError {
 
     /// The file holds tensors the network does not have (and nothing is missing).
     /// [`LoadOptions::allow_extra`](crate::io::LoadOptions::allow_extra) ignores them instead.
-    #[error("{}", unexpected_message(path, names, suggestions))]
+    #[error("{}", message::unexpected(&path.display(), names, suggestions))]
     Unexpected {
         /// The file.
         path: PathBuf,
@@ -56,7 +62,7 @@ pub enum WeightError {
     },
 
     /// A tensor's shape differs from the network's.
-    #[error("tensor `{name}` in {path} has shape {found:?}; the network expects {expected:?}")]
+    #[error("{}", message::shape(&path.display(), name, expected, found))]
     Shape {
         /// The file.
         path: PathBuf,
@@ -70,7 +76,7 @@ pub enum WeightError {
 
     /// A tensor's dtype is not a float type. F32 is read as is; F64 is rounded to f32,
     /// F16 and BF16 are widened (exactly).
-    #[error("tensor `{name}` in {path} has dtype {found}; expected F32 (F64, F16 and BF16 are converted)")]
+    #[error("{}", message::dtype(&path.display(), name, found))]
     Dtype {
         /// The file.
         path: PathBuf,
@@ -81,7 +87,7 @@ pub enum WeightError {
     },
 
     /// An F64 value does not fit in an f32.
-    #[error("tensor `{name}` in {path}: value {value:e} at index {index} is outside the range of f32")]
+    #[error("{}", message::out_of_range(&path.display(), name, *index, *value))]
     OutOfRange {
         /// The file.
         path: PathBuf,
@@ -96,7 +102,7 @@ pub enum WeightError {
     /// A tensor holds NaN or an infinity. Loading refuses it unless
     /// [`LoadOptions::allow_non_finite`](crate::io::LoadOptions::allow_non_finite);
     /// [`set_tensor`](crate::io::set_tensor) and checkpoints always do.
-    #[error("{}", non_finite_message(path.as_deref(), name, *index, *value, *count))]
+    #[error("{}", non_finite(path.as_deref(), name, *index, *value, *count))]
     NonFinite {
         /// The file, or `None` for values given to [`set_tensor`](crate::io::set_tensor).
         path: Option<PathBuf>,
@@ -111,7 +117,7 @@ pub enum WeightError {
     },
 
     /// Two of the file's tensors are mapped to the same network tensor by the prefix and renames.
-    #[error("tensors `{first}` and `{second}` in {path} both map to `{name}`")]
+    #[error("{}", message::conflict(&path.display(), name, first, second))]
     Conflict {
         /// The file.
         path: PathBuf,
@@ -124,7 +130,7 @@ pub enum WeightError {
     },
 
     /// [`set_tensor`](crate::io::set_tensor) was given a name the network does not have.
-    #[error("the network has no tensor `{name}`{}", hint(suggestion))]
+    #[error("the network has no tensor `{name}`{}", message::hint(suggestion))]
     UnknownTensor {
         /// The name asked for.
         name: String,
@@ -164,81 +170,53 @@ pub enum WeightError {
     },
 }
 
-fn hint(suggestion: &Option<String>) -> String {
-    suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
-}
-
-fn non_finite_message(
-    path: Option<&std::path::Path>,
-    name: &str,
-    index: usize,
-    value: f32,
-    count: usize,
-) -> String {
-    let values = plural(count, "non-finite value", "non-finite values");
+fn non_finite(path: Option<&Path>, name: &str, index: usize, value: f32, count: usize) -> String {
     match path {
-        None => format!(
-            "tensor `{name}` would hold {value} at index {index} ({values}); set_tensor takes finite values only"
-        ),
-        Some(p) if name.starts_with(super::keys::OPTIMIZER_PREFIX) => {
-            format!("tensor `{name}` in {} holds {value} at index {index} ({values})", p.display())
+        Some(p) => message::non_finite(Some(&p.display()), name, index, value, count),
+        None => message::non_finite(None, name, index, value, count),
+    }
+}
+
+impl LoadError {
+    /// The same error, naming the file at `path` where the message said `<bytes>`: for bytes
+    /// read from a file by other means than [`load_weights`](super::load_weights).
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// network! { Net< input(3); dense(2) > }
+    /// let err = mlp::io::load_from_bytes(&mut Net::seeded(0), b"not safetensors", &LoadOptions::new()).unwrap_err();
+    /// assert!(err.to_string().starts_with("<bytes> is not a valid safetensors file: "), "{err}");
+    /// let err = err.at("model.safetensors");
+    /// assert!(matches!(err, WeightError::Corrupt { .. }));
+    /// assert!(err.to_string().starts_with("model.safetensors is not a valid safetensors file: "), "{err}");
+    /// ```
+    pub fn at(self, path: impl AsRef<Path>) -> WeightError {
+        let path = path.as_ref().to_path_buf();
+        match self {
+            LoadError::Corrupt { reason } => WeightError::Corrupt { path, reason },
+            LoadError::Missing { names, unexpected } => WeightError::Missing { path, names, unexpected },
+            LoadError::Unexpected { names, suggestions } => {
+                WeightError::Unexpected { path, names, suggestions }
+            }
+            LoadError::Shape { name, expected, found } => WeightError::Shape { path, name, expected, found },
+            LoadError::Dtype { name, found } => WeightError::Dtype { path, name, found },
+            LoadError::OutOfRange { name, index, value } => {
+                WeightError::OutOfRange { path, name, index, value }
+            }
+            LoadError::NonFinite { name, index, value, count } => {
+                WeightError::NonFinite { path: Some(path), name, index, value, count }
+            }
+            LoadError::Conflict { name, first, second } => {
+                WeightError::Conflict { path, name, first, second }
+            }
         }
-        Some(p) => format!(
-            "tensor `{name}` in {} holds {value} at index {index} ({values}); \
-             LoadOptions::allow_non_finite(true) loads it anyway",
-            p.display()
-        ),
     }
 }
 
-fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn missing_message(path: &std::path::Path, names: &[String], unexpected: &[String]) -> String {
-    let mut s = format!(
-        "{} lacks {} the network needs: {}",
-        path.display(),
-        plural(names.len(), "tensor", "tensors"),
-        quoted(names)
-    );
-    if !unexpected.is_empty() {
-        s.push_str(&format!(
-            "; it holds {} the network does not have: {}",
-            plural(unexpected.len(), "tensor", "tensors"),
-            quoted(unexpected)
-        ));
-        s.push_str(&torch_hint(unexpected));
-    }
-    s
-}
-
-fn unexpected_message(path: &std::path::Path, names: &[String], suggestions: &[Option<String>]) -> String {
-    let items: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("`{n}`{}", hint(suggestions.get(i).unwrap_or(&None))))
-        .collect();
-    format!(
-        "{} holds {} the network does not have: {}{}",
-        path.display(),
-        plural(names.len(), "tensor", "tensors"),
-        items.join(", "),
-        torch_hint(names)
-    )
-}
-
-/// Keys like `1.weight` come from a PyTorch `nn.Sequential`: say how to map them.
-fn torch_hint(names: &[String]) -> String {
-    if names.iter().any(|n| n.starts_with(|c: char| c.is_ascii_digit())) {
-        " (keys like `1.weight` come from a PyTorch nn.Sequential: map them with \
-         LoadOptions::rename(\"1\", \"dense_0\"))"
-            .to_string()
-    } else {
-        String::new()
+/// The same error and message (`<bytes>` where a file's path would be), so `?` works in a
+/// function returning `WeightError`.
+impl From<LoadError> for WeightError {
+    fn from(e: LoadError) -> Self {
+        e.at(BYTES)
     }
 }

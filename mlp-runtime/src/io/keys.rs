@@ -2,7 +2,11 @@
 //! `state_dict` keys, a bigger model's prefix, renamed or skipped keys; and the near name
 //! suggested when one does not match.
 
-use std::fmt;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
 /// Keys under this prefix hold a checkpoint's optimizer state; weight loading ignores them,
 /// so a checkpoint is also a weight file.
@@ -11,7 +15,8 @@ pub(crate) const OPTIMIZER_PREFIX: &str = "__optimizer.";
 /// A key mapping for [`LoadOptions::map`]: file key in, network name out (`None` ignores the key).
 pub type KeyMap<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
-/// How [`load_weights_with`](super::load_weights_with) maps a file's tensor names to the network's.
+/// How loading ([`load_from_bytes`](super::load_from_bytes), and with std `load_weights_with`)
+/// maps a file's tensor names to the network's.
 ///
 /// Each key of the file goes through these steps, in order:
 /// 1. keys under `__optimizer.` (a checkpoint's optimizer state) are ignored;
@@ -62,7 +67,7 @@ pub struct LoadOptions<'a> {
     /// Leave network tensors the file lacks as they are instead of failing (PyTorch's
     /// `strict=False`): for loading a pretrained trunk into a network with a new head.
     pub(crate) allow_missing: bool,
-    /// Load NaN and infinite values instead of failing ([`WeightError::NonFinite`](super::WeightError::NonFinite)): for
+    /// Load NaN and infinite values instead of failing ([`LoadError::NonFinite`](super::LoadError::NonFinite)): for
     /// inspecting a run that diverged. Off by default, since such a network only looks untrained.
     pub(crate) allow_non_finite: bool,
 }
@@ -138,9 +143,9 @@ impl<'a> LoadOptions<'a> {
     /// mlp::tensors::for_each_tensor(&mut diverged, |_, mut t| t.value().fill(f32::NAN));
     /// let bytes = mlp::io::weights_to_bytes(&diverged)?;
     /// let mut net = Net::seeded(0);
-    /// let err = mlp::io::load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new()).unwrap_err();
+    /// let err = mlp::io::load_from_bytes(&mut net, &bytes, &LoadOptions::new()).unwrap_err();
     /// assert!(err.to_string().starts_with("tensor `dense_0.weight` in <bytes> holds NaN at index 0"), "{err}");
-    /// mlp::io::load_weights_from_bytes(&mut net, &bytes, &LoadOptions::new().allow_non_finite(true))?;
+    /// mlp::io::load_from_bytes(&mut net, &bytes, &LoadOptions::new().allow_non_finite(true))?;
     /// assert!(net.get_tensor("dense_0.bias").unwrap()[0].is_nan());
     /// # Ok::<(), WeightError>(())
     /// ```

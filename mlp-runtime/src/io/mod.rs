@@ -1,4 +1,5 @@
-//! Weight files and checkpoints, in safetensors.
+//! Weights in safetensors: files and checkpoints (std), and the bytes of a file (with or
+//! without std).
 //!
 //! Tensor names and layouts follow PyTorch (see the design notes): `dense_0.weight` is
 //! `[out, in]`, `dense_0.bias` `[out]`; batch norm has `weight` (gamma), `bias` (beta),
@@ -10,9 +11,13 @@
 //! - Loading checks every name, dtype, shape and value before it writes anything: a failed
 //!   load leaves the network as it was, and the error names the file and the tensor. NaN and
 //!   infinite values are refused ([`LoadOptions::allow_non_finite`] lets them in).
+//! - Without std, weights load from the bytes of a file ([`load_from_bytes`], for example of
+//!   `include_bytes!("model.safetensors")`), with the same checks and keys, the errors
+//!   [`LoadError`]s; [`tensor_names`] and [`get_tensor`] work too. Files, saving and
+//!   checkpoints need std.
 //! - Dtypes: F32 is read as is; F16 and BF16 are widened exactly; F64 is rounded to the
 //!   nearest f32 (an F64 beyond f32's range is an error). Integer and other dtypes are
-//!   refused ([`WeightError::Dtype`]); skip such keys by name (PyTorch's
+//!   refused ([`LoadError::Dtype`]); skip such keys by name (PyTorch's
 //!   `num_batches_tracked`).
 //! - Saving writes a temporary file beside the target, syncs it and renames it over the
 //!   target: a failed save leaves any earlier file intact. Symlinks are followed and kept,
@@ -32,28 +37,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "std")]
 pub(crate) mod atomic;
-pub use atomic::check_writable;
+#[cfg(feature = "std")]
 pub mod checkpoint;
 mod convert;
+#[cfg(feature = "std")]
 mod error;
 mod keys;
+mod load;
+mod load_error;
+#[cfg(feature = "std")]
 mod weights;
 
+use alloc::string::String;
+use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use std::path::Path;
 
+#[cfg(feature = "std")]
+pub use atomic::check_writable;
+#[cfg(feature = "std")]
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, RngState, CHECKPOINT_VERSION};
+#[cfg(feature = "std")]
 pub use error::WeightError;
 pub use keys::{KeyMap, LoadOptions};
+pub use load::{get_tensor, load_from_bytes, tensor_names, LoadReport};
+pub use load_error::LoadError;
+#[cfg(feature = "std")]
 pub use weights::{
-    get_tensor, load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights,
-    set_tensor, tensor, tensor_names, weights_to_bytes, LoadReport, NamedTensor,
+    load_weights, load_weights_from_bytes, load_weights_with, read_tensors, save_weights, set_tensor, tensor,
+    weights_to_bytes, NamedTensor,
 };
 
 use crate::layer::Layer;
 
-/// The weight-file functions as methods of every layer and network:
-/// `net.save("model.safetensors")?`, `net.load(..)?`.
+/// The weight functions as methods of every layer and network: `net.save("model.safetensors")?`,
+/// `net.load(..)?`, and without std `net.load_from_bytes(..)?`. The methods with paths or a
+/// `WeightError` (`save`, `load`, `load_with`, `tensor`, `set_tensor`) need std.
 ///
 /// ```
 /// use mlp::prelude::*;
@@ -65,15 +86,33 @@ use crate::layer::Layer;
 /// # Ok::<(), WeightError>(())
 /// ```
 pub trait WeightsExt: Layer {
+    /// [`load_from_bytes`]: every tensor from the bytes of a safetensors file, as `opts` say,
+    /// all or nothing; with or without std.
+    ///
+    /// ```
+    /// use mlp::prelude::*;
+    /// network! { Net< input(3); dense(2) > }
+    /// let bytes = mlp::io::weights_to_bytes(&Net::seeded(1))?;
+    /// let mut net = Net::seeded(2);
+    /// net.load_from_bytes(&bytes, &LoadOptions::new())?;
+    /// assert_eq!(net.get_tensor("dense_0.bias"), Net::seeded(1).get_tensor("dense_0.bias"));
+    /// # Ok::<(), WeightError>(())
+    /// ```
+    fn load_from_bytes(&mut self, bytes: &[u8], opts: &LoadOptions<'_>) -> Result<LoadReport, LoadError> {
+        load_from_bytes(self, bytes, opts)
+    }
     /// [`save_weights`]: every tensor to a safetensors file, atomically.
+    #[cfg(feature = "std")]
     fn save(&self, path: impl AsRef<Path>) -> Result<(), WeightError> {
         save_weights(self, path)
     }
     /// [`load_weights`]: every tensor from a safetensors file, strictly, all or nothing.
+    #[cfg(feature = "std")]
     fn load(&mut self, path: impl AsRef<Path>) -> Result<(), WeightError> {
         load_weights(self, path)
     }
     /// [`load_weights_with`]: renamed, filtered or relaxed loading.
+    #[cfg(feature = "std")]
     fn load_with(
         &mut self,
         path: impl AsRef<Path>,
@@ -86,10 +125,12 @@ pub trait WeightsExt: Layer {
         get_tensor(self, name)
     }
     /// [`tensor`]: a copy of one tensor by name, or an error with the closest name.
+    #[cfg(feature = "std")]
     fn tensor(&self, name: &str) -> Result<Vec<f32>, WeightError> {
         tensor(self, name)
     }
     /// [`set_tensor`]: overwrites one tensor by name.
+    #[cfg(feature = "std")]
     fn set_tensor(&mut self, name: &str, values: &[f32]) -> Result<(), WeightError> {
         set_tensor(self, name, values)
     }
@@ -103,5 +144,7 @@ impl<L: Layer + ?Sized> WeightsExt for L {}
 
 /// Re-exports for `mlp::prelude`.
 pub mod prelude {
-    pub use super::{CheckpointState, LoadOptions, LoadReport, RngState, WeightError, WeightsExt};
+    #[cfg(feature = "std")]
+    pub use super::{CheckpointState, RngState, WeightError};
+    pub use super::{LoadError, LoadOptions, LoadReport, WeightsExt};
 }

@@ -1,70 +1,22 @@
-//! Whole networks to and from safetensors files, and single tensors by name.
+//! Whole networks to and from safetensors files, and single tensors by name (std). Loading
+//! goes through [`load`](super::load), the checks loading from bytes makes without std.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, View};
 
-use super::convert::{self, ConvertError};
+use super::convert;
 use super::error::WeightError;
 use super::keys::{closest, LoadOptions};
+use super::load::{convert_error, get_tensor, layout, load_from_bytes, non_finite, parse, LoadReport};
+use super::load_error::BYTES;
 use crate::layer::Layer;
 use crate::tensors::{for_each_tensor, for_each_tensor_ref};
 
-/// What `path` is called in messages about an in-memory buffer.
-const BYTES: &str = "<bytes>";
-
 /// A tensor read from a file by [`read_tensors`]: name, shape, row-major values.
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
-
-/// What [`load_weights_with`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    /// The network tensors that were written, in the network's order.
-    pub loaded: Vec<String>,
-    /// The network tensors the file lacks, left as they were (only with `allow_missing`).
-    pub missing: Vec<String>,
-    /// The file's keys that were not loaded: skipped, outside the prefix, optimizer state, or
-    /// extra (with `allow_extra`); sorted.
-    pub ignored: Vec<String>,
-}
-
-/// Name, PyTorch shape and element count of every tensor of `net`, in visit order.
-pub(crate) fn layout<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>, usize)> {
-    let mut out = Vec::new();
-    for_each_tensor_ref(net, |name, t| out.push((name.to_string(), t.shape().to_vec(), t.value().len())));
-    out
-}
-
-/// The names and PyTorch shapes of the network's tensors, in visit order (the order of
-/// [`for_each_tensor_ref`](crate::tensors::for_each_tensor_ref)).
-///
-/// ```
-/// use mlp::prelude::*;
-/// network! { Net< input(3); dense(2) > }
-/// let names = mlp::io::tensor_names(&Net::seeded(0));
-/// assert_eq!(names, [("dense_0.weight".to_string(), vec![2, 3]), ("dense_0.bias".to_string(), vec![2])]);
-/// ```
-pub fn tensor_names<L: Layer + ?Sized>(net: &L) -> Vec<(String, Vec<usize>)> {
-    layout(net).into_iter().map(|(n, s, _)| (n, s)).collect()
-}
-
-/// A copy of the tensor called `name` (row-major, PyTorch's layout), or `None` if the network
-/// has no such tensor.
-///
-/// ```
-/// use mlp::prelude::*;
-/// network! { Net< input(3); dense(2) > }
-/// let net = Net::seeded(0);
-/// assert_eq!(mlp::io::get_tensor(&net, "dense_0.bias"), Some(vec![0.0, 0.0]));
-/// assert_eq!(mlp::io::get_tensor(&net, "dense_0.gamma"), None);
-/// ```
-///
-/// [`tensor`] says why instead of returning `None`.
-pub fn get_tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Option<Vec<f32>> {
-    tensor(net, name).ok()
-}
 
 /// A copy of the tensor called `name`, or an error naming the closest tensor the network
 /// has (like [`set_tensor`]'s).
@@ -79,13 +31,7 @@ pub fn get_tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Option<Vec<f32>> {
 /// # Ok::<(), WeightError>(())
 /// ```
 pub fn tensor<L: Layer + ?Sized>(net: &L, name: &str) -> Result<Vec<f32>, WeightError> {
-    let mut found = None;
-    for_each_tensor_ref(net, |n, t| {
-        if found.is_none() && n == name {
-            found = Some(t.value().to_vec());
-        }
-    });
-    found.ok_or_else(|| unknown_tensor(net, name))
+    get_tensor(net, name).ok_or_else(|| unknown_tensor(net, name))
 }
 
 /// The error for a tensor name the network does not have, with the closest one it has.
@@ -269,22 +215,18 @@ pub fn load_weights_with<L: Layer + ?Sized>(
 ) -> Result<LoadReport, WeightError> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
-    let file = parse(&bytes, path)?;
-    let plan = plan(net, &file, path, opts)?;
-    Ok(apply(net, plan))
+    load_from_bytes(net, &bytes, opts).map_err(|e| e.at(path))
 }
 
 /// Like [`load_weights_with`], from the bytes of a safetensors file (`include_bytes!` of a
-/// shipped model, or [`weights_to_bytes`]); messages call it `<bytes>`.
+/// shipped model, or [`weights_to_bytes`]); messages call it `<bytes>`. This is
+/// [`load_from_bytes`] (which works without std) with the error as a [`WeightError`].
 pub fn load_weights_from_bytes<L: Layer + ?Sized>(
     net: &mut L,
     bytes: &[u8],
     opts: &LoadOptions<'_>,
 ) -> Result<LoadReport, WeightError> {
-    let path = Path::new(BYTES);
-    let file = parse(bytes, path)?;
-    let plan = plan(net, &file, path, opts)?;
-    Ok(apply(net, plan))
+    load_from_bytes(net, bytes, opts).map_err(WeightError::from)
 }
 
 /// Every tensor of the safetensors file at `path` as (name, shape, f32 values), sorted by
@@ -305,209 +247,15 @@ pub fn load_weights_from_bytes<L: Layer + ?Sized>(
 pub fn read_tensors(path: impl AsRef<Path>) -> Result<Vec<NamedTensor>, WeightError> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
-    let file = parse(&bytes, path)?;
+    let file = parse(&bytes).map_err(|e| e.at(path))?;
     let mut out = Vec::with_capacity(file.len());
     for (name, view) in file.iter() {
-        let values = convert::to_f32(view.dtype(), view.data()).map_err(|e| convert_error(e, path, name))?;
+        let values =
+            convert::to_f32(view.dtype(), view.data()).map_err(|e| convert_error(e, name).at(path))?;
         out.push((name.to_string(), view.shape().to_vec(), values));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
-}
-
-pub(crate) fn convert_error(e: ConvertError, path: &Path, name: &str) -> WeightError {
-    let (path, name) = (path.to_path_buf(), name.to_string());
-    match e {
-        ConvertError::Dtype(d) => WeightError::Dtype { path, name, found: d.to_string() },
-        ConvertError::OutOfRange(index, value) => WeightError::OutOfRange { path, name, index, value },
-    }
-}
-
-/// Parses a safetensors file; never panics on bad bytes.
-pub(crate) fn parse<'b>(bytes: &'b [u8], path: &Path) -> Result<SafeTensors<'b>, WeightError> {
-    SafeTensors::deserialize(bytes)
-        .map_err(|e| WeightError::Corrupt { path: path.to_path_buf(), reason: describe(&e, bytes) })
-}
-
-fn describe(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
-    use safetensors::SafeTensorError as E;
-    let len = bytes.len();
-    match e {
-        // The parser does not say which tensor; find it.
-        E::TensorInvalidInfo | E::ValidationOverflow | E::MisalignedSlice => {
-            inconsistent_tensor(bytes).unwrap_or_else(|| e.to_string())
-        }
-        E::HeaderTooSmall => format!("{len} bytes, too short for the 8-byte header length"),
-        E::HeaderTooLarge | E::InvalidHeaderLength => {
-            format!("the header length in the first 8 bytes does not fit the file's {len} bytes (truncated?)")
-        }
-        E::MetadataIncompleteBuffer => {
-            format!("the header's tensors do not cover the file's {len} bytes exactly (truncated or padded?)")
-        }
-        other => other.to_string(),
-    }
-}
-
-/// The first tensor (in file order) whose shape and dtype disagree with its byte range, as a
-/// message naming it; `None` if the header cannot be read that far (the parser's own
-/// message is then used).
-fn inconsistent_tensor(bytes: &[u8]) -> Option<String> {
-    let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(bytes.get(8..8usize.checked_add(n)?)?).ok()?;
-    let mut infos: Vec<(&String, safetensors::tensor::TensorInfo)> = header
-        .iter()
-        .filter(|(k, _)| k.as_str() != "__metadata__")
-        .filter_map(|(k, v)| Some((k, serde_json::from_value(v.clone()).ok()?)))
-        .collect();
-    infos.sort_by_key(|(_, info)| info.data_offsets);
-    infos.into_iter().find_map(|(name, info)| {
-        let (dtype, shape, (start, end)) = (info.dtype, &info.shape, info.data_offsets);
-        let held = end.saturating_sub(start);
-        let bits = shape
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .and_then(|n| n.checked_mul(dtype.bitsize()));
-        match bits {
-            None => Some(format!(
-                "tensor `{name}`: shape {shape:?} of {dtype} has more elements than fit in memory"
-            )),
-            Some(b) if b % 8 != 0 => {
-                Some(format!("tensor `{name}`: shape {shape:?} of {dtype} is not a whole number of bytes"))
-            }
-            Some(b) if b / 8 != held => Some(format!(
-                "tensor `{name}`: shape {shape:?} of {dtype} takes {} bytes, but its data_offsets \
-                 [{start}, {end}] hold {held}",
-                b / 8
-            )),
-            Some(_) => None,
-        }
-    })
-}
-
-/// Values to write, checked: network name -> values.
-pub(crate) struct Plan {
-    values: HashMap<String, Vec<f32>>,
-    report: LoadReport,
-}
-
-/// Checks every name, dtype and shape of `file` against `net`, and converts the values.
-/// Nothing is written.
-pub(crate) fn plan<L: Layer + ?Sized>(
-    net: &L,
-    file: &SafeTensors<'_>,
-    path: &Path,
-    opts: &LoadOptions<'_>,
-) -> Result<Plan, WeightError> {
-    let path_buf = || path.to_path_buf();
-    let layout = layout(net);
-    let index: HashMap<&str, usize> =
-        layout.iter().enumerate().map(|(i, (n, _, _))| (n.as_str(), i)).collect();
-
-    let mut keys: Vec<&str> = file.iter().map(|(k, _)| k).collect();
-    keys.sort_unstable();
-
-    let mut ignored = Vec::new();
-    let mut unexpected = Vec::new();
-    // network index -> file key
-    let mut sources: Vec<Option<&str>> = vec![None; layout.len()];
-    for key in keys {
-        let Some(name) = opts.map_key(key) else {
-            ignored.push(key.to_string());
-            continue;
-        };
-        match index.get(name.as_str()) {
-            None if opts.allow_extra => ignored.push(key.to_string()),
-            None => unexpected.push(name),
-            Some(&i) => {
-                if let Some(first) = sources[i] {
-                    return Err(WeightError::Conflict {
-                        path: path_buf(),
-                        name,
-                        first: first.to_string(),
-                        second: key.to_string(),
-                    });
-                }
-                sources[i] = Some(key);
-            }
-        }
-    }
-
-    // A skipped name is not missing: skipping a layer keeps the network's own values.
-    let missing: Vec<String> = layout
-        .iter()
-        .zip(&sources)
-        .filter(|((n, _, _), s)| s.is_none() && !opts.skips(n))
-        .map(|((n, _, _), _)| n.clone())
-        .collect();
-    if !missing.is_empty() && !opts.allow_missing {
-        return Err(WeightError::Missing { path: path_buf(), names: missing, unexpected });
-    }
-    if !unexpected.is_empty() {
-        let names: Vec<String> = layout.iter().map(|(n, _, _)| n.clone()).collect();
-        let suggestions = unexpected.iter().map(|u| closest(u, &names)).collect();
-        return Err(WeightError::Unexpected { path: path_buf(), names: unexpected, suggestions });
-    }
-
-    let mut values = HashMap::new();
-    let mut loaded = Vec::new();
-    for ((name, shape, len), source) in layout.iter().zip(&sources) {
-        let Some(key) = source else { continue };
-        let view =
-            file.tensor(key).map_err(|e| WeightError::Corrupt { path: path_buf(), reason: e.to_string() })?;
-        if view.shape() != shape.as_slice() {
-            return Err(WeightError::Shape {
-                path: path_buf(),
-                name: name.clone(),
-                expected: shape.clone(),
-                found: view.shape().to_vec(),
-            });
-        }
-        let v = convert::to_f32(view.dtype(), view.data()).map_err(|e| convert_error(e, path, key))?;
-        if v.len() != *len {
-            // The layer's buffer disagrees with its own shape: report it rather than panic.
-            return Err(WeightError::Shape {
-                path: path_buf(),
-                name: name.clone(),
-                expected: vec![*len],
-                found: view.shape().to_vec(),
-            });
-        }
-        if !opts.allow_non_finite {
-            if let Some((index, value, count)) = non_finite(&v) {
-                return Err(WeightError::NonFinite {
-                    path: Some(path_buf()),
-                    name: name.clone(),
-                    index,
-                    value,
-                    count,
-                });
-            }
-        }
-        values.insert(name.clone(), v);
-        loaded.push(name.clone());
-    }
-    Ok(Plan { values, report: LoadReport { loaded, missing, ignored } })
-}
-
-/// The first NaN or infinite value of `values` (index, value), and how many there are.
-pub(crate) fn non_finite(values: &[f32]) -> Option<(usize, f32, usize)> {
-    let index = values.iter().position(|v| !v.is_finite())?;
-    let count = values[index..].iter().filter(|v| !v.is_finite()).count();
-    Some((index, values[index], count))
-}
-
-/// Writes a checked plan into the network.
-pub(crate) fn apply<L: Layer + ?Sized>(net: &mut L, mut plan: Plan) -> LoadReport {
-    for_each_tensor(net, |name, mut t| {
-        if let Some(v) = plan.values.remove(name) {
-            let dst = t.value();
-            if dst.len() == v.len() {
-                dst.copy_from_slice(&v);
-            }
-        }
-    });
-    plan.report
 }
 
 /// A tensor to save: F32 values as little-endian bytes.

@@ -320,6 +320,11 @@ mod tests {
         (32, 4, 32),
         (4, 32, 16),
         (64, 300, 64),
+        // Sums of more than one block of the outer form (KC terms), more than one block of
+        // columns (NC), partial last blocks.
+        (300, 784, 100),
+        (40, 600, 130),
+        (17, 257, 64),
     ];
 
     #[test]
@@ -368,25 +373,39 @@ mod tests {
     #[test]
     fn the_epilogue_gives_the_bits_of_separate_passes() {
         // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 32) and
-        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too.
+        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too; and
+        // the outer form's layout with sums of several blocks.
         for isa in Isa::supported_all() {
-            for &(m, k, n) in
-                &[(300, 784, 5), (33, 40, 13), (32, 4, 32), (7, 1, 9), (300, 784, 256), (5, 0, 3)]
-            {
+            for &(m, k, n, outer) in &[
+                (300, 784, 5, false),
+                (33, 40, 13, false),
+                (32, 4, 32, false),
+                (7, 1, 9, false),
+                (300, 784, 256, false),
+                (5, 0, 3, false),
+                (40, 600, 130, true),
+            ] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.1 - 1.1).collect();
                 let mut b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 19) as f32 * 0.1 - 0.9).collect();
                 if k > 0 {
                     b[0] = f32::NAN;
                 }
                 let bias: Vec<f32> = (0..m).map(|i| (i % 7) as f32 * 0.3 - 1.0).collect();
-                let (am, bm) = (Mat::col_major_t(&a, k), Mat::col_major(&b, k));
+                let am = if outer { Mat::col_major(&a, m) } else { Mat::col_major_t(&a, k) };
+                let bm = Mat::col_major(&b, k);
                 for relu in [false, true] {
-                    let mut want: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
+                    // The product, then the bias, then ReLU, each a pass of its own.
+                    let mut want = vec![f32::NAN; m * n];
                     with_isa(isa, || {
-                        gemm_split(1, m, k, n, 1.0, am, bm, 1.0, &mut want, Epilogue::default())
+                        gemm_split(1, m, k, n, 1.0, am, bm, 0.0, &mut want, Epilogue::default())
                     });
-                    if relu {
-                        want.iter_mut().for_each(|x| *x = x.max(0.0));
+                    for col in want.chunks_exact_mut(m) {
+                        for (x, b) in col.iter_mut().zip(&bias) {
+                            *x += b;
+                            if relu {
+                                *x = x.max(0.0);
+                            }
+                        }
                     }
                     for t in [1, 2] {
                         let mut got = vec![f32::NAN; m * n];

@@ -170,8 +170,18 @@ pub(super) fn run_parts(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     let team = team();
     let helpers = parts.saturating_sub(1).min(team.slots.len());
     if helpers == 0 || team.busy.compare_exchange(false, true, Acquire, Relaxed).is_err() {
-        // Another thread's product holds the helpers (tests, or a user's own threads).
-        return (0..parts).for_each(f);
+        // Another thread's product holds the helpers (tests, or a user's own threads). Every
+        // part runs even if one panics, as with helpers; the first panic is then re-raised.
+        let mut first = None;
+        for p in 0..parts {
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(p))) {
+                first.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = first {
+            std::panic::resume_unwind(payload);
+        }
+        return;
     }
     // SAFETY: the erased lifetime is restored by waiting below for every posted part.
     let erased: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };

@@ -5,7 +5,8 @@
 //! - **outer** (`A`'s columns contiguous: the weight gradient, the input gradient): a tile
 //!   of `2 × LANES` rows by 6 columns of `C` in registers, updated per `p` by two loads of
 //!   `A`'s column and six broadcasts of `B`'s row, from panels copied into per-thread
-//!   buffers where a panel serves more than one tile;
+//!   buffers where a panel serves more than one tile, the sum taken in blocks of `KC`
+//!   terms and the columns in blocks of `NC`, so the panels stay in L1 and L2;
 //! - **dot** (`A`'s rows and `B`'s columns contiguous: the forward pass, `W^T x`): a tile
 //!   of 4 rows by 3 columns (8 by 1 for a single column) of dot products, each a register
 //!   of partial sums over `k`, summed across lanes at the end.
@@ -141,111 +142,151 @@ unsafe fn outer<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
     // Copying the panel pays once it serves more than one tile; a batch of one's
     // products (one column) read `A` once, in place.
     let pack = cols.len() > NR;
+    // Blocks of `KC` terms of the sum and `NC` columns: the tile's panel of `A` (2 * LANES
+    // x KC floats) stays in L1 and the block of `B` (KC x NC) in L2 while every row panel
+    // passes over it. A sum of at most KC terms is one block: the products of training's
+    // gradients (k is the batch size, up to 256) run exactly as they did unblocked.
+    let kc = k.min(KC);
     // Raw pointers into leased buffers, not closures under a thread-local's `with`:
     // closures do not inherit the caller's `#[target_feature]`s, so the tiles inside one
     // would not be vectorized. The leases live to the end of the product.
-    let a_lease = pack.then(|| lease(&PANEL, 2 * l * k));
+    let a_lease = pack.then(|| lease(&PANEL, 2 * l * kc));
     let a_panel = a_lease.as_ref().map_or(core::ptr::null_mut(), Lease::ptr);
-    let b_lease;
     // Copying `B` pays once more than one row panel reads it (then its rows, read six
     // floats at a time at a stride, would keep more cache lines in L1 than it holds).
-    let (b, brs, bcs) = if rows.len() > 2 * l && cols.len() > 1 {
-        let tiles = cols.len().div_ceil(NR);
-        b_lease = lease(&PANEL_B, tiles * NR * k);
-        let packed = b_lease.ptr();
-        let src = job.b.data.as_ptr();
+    let pack_b = rows.len() > 2 * l && cols.len() > 1;
+    let nc = if pack_b { NC } else { cols.len() };
+    let b_lease = pack_b.then(|| lease(&PANEL_B, nc.min(cols.len()).div_ceil(NR) * NR * kc));
+    let mut jb = cols.start;
+    while jb < cols.end {
+        let je = (jb + nc).min(cols.end);
+        let mut p0 = 0;
+        while p0 < k {
+            let p1 = (p0 + kc).min(k);
+            let span = p1 - p0;
+            let (b, brs, bcs) = match &b_lease {
+                Some(lease) => {
+                    let packed = lease.ptr();
+                    // SAFETY: the block's columns jb..je and rows p0..p1 lie inside `B`
+                    // (checked by `gemm`); the buffer holds a whole number of six-column
+                    // groups of `kc` rows for NC columns.
+                    unsafe { pack_b_block(job, jb..je, p0..p1, packed) };
+                    // Column stride 0 marks the packed layout: each tile gets its group's base below.
+                    (packed.cast_const(), NR, 0)
+                }
+                // SAFETY: row p0 of `B` is inside it.
+                None => (unsafe { job.b.data.as_ptr().add(p0 * job.b.rs) }, job.b.rs, job.b.cs),
+            };
+            let mut i = rows.start;
+            while i < rows.end {
+                let h = (rows.end - i).min(2 * l);
+                let nv = h.div_ceil(l);
+                let (a, lda) = if pack {
+                    // SAFETY: rows i..i + h and columns p0..p1 of `A` lie inside it; the
+                    // panel holds 2 * LANES * kc floats, leased for this call.
+                    unsafe { pack_a_panel(job, i, h, nv * l, p0..p1, a_panel) };
+                    (a_panel.cast_const(), nv * l)
+                } else {
+                    // SAFETY: element (i, p0) is inside `A`.
+                    (unsafe { job.a.data.as_ptr().add(i + p0 * job.a.cs) }, job.a.cs)
+                };
+                let full = pack || h == nv * l;
+                let mut j = jb;
+                while j < je {
+                    let w = (je - j).min(NR);
+                    let b = if bcs == 0 {
+                        // SAFETY: the packed tile (j - jb) / NR lies inside PANEL_B.
+                        (unsafe { b.add((j - jb) / NR * NR * span) }, brs, 1)
+                    } else {
+                        // SAFETY: column j is inside `B`.
+                        (unsafe { b.add(j * bcs) }, brs, bcs)
+                    };
+                    let t = Tile { a, lda, b, i, h, j, k: span, first: p0 == 0, last: p1 == k };
+                    macro_rules! widths {
+                        ($nv:literal, $full:literal) => {
+                            match w {
+                                1 => outer_tile::<V, $nv, 1, $full>(job, t),
+                                2 => outer_tile::<V, $nv, 2, $full>(job, t),
+                                3 => outer_tile::<V, $nv, 3, $full>(job, t),
+                                4 => outer_tile::<V, $nv, 4, $full>(job, t),
+                                5 => outer_tile::<V, $nv, 5, $full>(job, t),
+                                _ => outer_tile::<V, $nv, 6, $full>(job, t),
+                            }
+                        };
+                    }
+                    // SAFETY: rows i..i + h and columns j..j + w lie inside the caller's
+                    // block; `a` holds `nv` registers per column when `full`, else `h` rows.
+                    unsafe {
+                        match (nv, full) {
+                            (1, true) => widths!(1, true),
+                            (1, false) => widths!(1, false),
+                            (_, true) => widths!(2, true),
+                            (_, false) => widths!(2, false),
+                        }
+                    }
+                    j += w;
+                }
+                i += h;
+            }
+            p0 = p1;
+        }
+        jb = je;
+    }
+}
+
+/// Terms of the sum per block of the outer form: a panel of `A` of two AVX-512 registers
+/// by KC floats is 32 KiB, the L1 data cache of the CPUs we run on.
+const KC: usize = 256;
+
+/// Columns of `B` per block of the outer form (a multiple of [`NR`]): KC x NC floats of
+/// `B`, 120 KiB, stay in L2 beside the panels.
+const NC: usize = 120;
+
+/// Rows i..i + h, columns `ps` of `A` (whose columns are contiguous), copied to `panel`
+/// as `ps.len()` columns of `w` floats each (rows past `h` zero). Not inlined, and a plain
+/// copy the compiler vectorizes: the tiles' function stays small.
+///
+/// # Safety
+/// The rows and columns must lie inside `A`; `panel` must hold `w * ps.len()` floats, `w >= h`.
+#[inline(never)]
+unsafe fn pack_a_panel(job: &Job, i: usize, h: usize, w: usize, ps: Range<usize>, panel: *mut f32) {
+    // SAFETY: forwarded contract.
+    let out = unsafe { core::slice::from_raw_parts_mut(panel, w * ps.len()) };
+    for (col, p) in out.chunks_exact_mut(w).zip(ps) {
+        // SAFETY: rows i..i + h of column p are inside `A`.
+        let from = unsafe { core::slice::from_raw_parts(job.a.data.as_ptr().add(i + p * job.a.cs), h) };
+        col[..h].copy_from_slice(from);
+        col[h..].fill(0.0);
+    }
+}
+
+/// Columns `cols`, rows `ps` of `B`, copied to `packed` six columns at a time: each group
+/// `ps.len()` rows of six contiguous floats (columns past the block's end zero).
+///
+/// # Safety
+/// The rows and columns must lie inside `B`; `packed` must hold
+/// `cols.len().div_ceil(NR) * NR * ps.len()` floats.
+#[inline(never)]
+unsafe fn pack_b_block(job: &Job, cols: Range<usize>, ps: Range<usize>, packed: *mut f32) {
+    let (src, kc) = (job.b.data.as_ptr(), ps.len());
+    let tiles = cols.len().div_ceil(NR);
+    // SAFETY (whole body): element (p, j) of `B` for p in ps, j in cols is inside `B`;
+    // t * NR * kc + q * NR + c < tiles * NR * kc, the buffer's length.
+    unsafe {
         for t in 0..tiles {
             let j0 = cols.start + t * NR;
             let w = (cols.end - j0).min(NR);
-            // SAFETY: element (p, j) of `B` for p < k, j < cols.end is inside `B` (checked
-            // by `gemm`); t * NR * k + p * NR + c < tiles * NR * k, the buffer's length.
-            unsafe {
-                let dst = packed.add(t * NR * k);
-                for p in 0..k {
-                    let row = src.add(p * job.b.rs + j0 * job.b.cs);
-                    let out = dst.add(p * NR);
-                    for c in 0..w {
-                        *out.add(c) = *row.add(c * job.b.cs);
-                    }
-                    for c in w..NR {
-                        *out.add(c) = 0.0;
-                    }
+            let dst = packed.add(t * NR * kc);
+            for (q, p) in ps.clone().enumerate() {
+                let row = src.add(p * job.b.rs + j0 * job.b.cs);
+                let out = dst.add(q * NR);
+                for c in 0..w {
+                    *out.add(c) = *row.add(c * job.b.cs);
+                }
+                for c in w..NR {
+                    *out.add(c) = 0.0;
                 }
             }
-        }
-        // Column stride 0 marks the packed layout: each tile gets its group's base below.
-        (packed.cast_const(), NR, 0)
-    } else {
-        (job.b.data.as_ptr(), job.b.rs, job.b.cs)
-    };
-    {
-        let mut i = rows.start;
-        while i < rows.end {
-            let h = (rows.end - i).min(2 * l);
-            let nv = h.div_ceil(l);
-            let (a, lda) = if pack {
-                // Rows i..i + h, padded with zeros to `nv` full registers per column.
-                let w = nv * l;
-                // SAFETY: rows i..i + h of column p are inside `A` (checked by `gemm`); the
-                // panel holds 2 * LANES * k >= w * k floats, used by this call only (`panel`).
-                // A partial load fills the padding with zeros.
-                unsafe {
-                    let src = job.a.data.as_ptr().add(i);
-                    for p in 0..k {
-                        let (from, to) = (src.add(p * job.a.cs), a_panel.add(p * w));
-                        for v in 0..nv {
-                            let n = (h - v * l).min(l);
-                            let x = if n == l {
-                                V::load(from.add(v * l))
-                            } else {
-                                V::load_part(from.add(v * l), n)
-                            };
-                            x.store(to.add(v * l));
-                        }
-                    }
-                }
-                (a_panel.cast_const(), w)
-            } else {
-                // SAFETY: row i is inside `A`.
-                (unsafe { job.a.data.as_ptr().add(i) }, job.a.cs)
-            };
-            let full = pack || h == nv * l;
-            let mut j = cols.start;
-            while j < cols.end {
-                let w = (cols.end - j).min(NR);
-                let b = if bcs == 0 {
-                    // SAFETY: the packed tile (j - cols.start) / NR lies inside PANEL_B.
-                    (unsafe { b.add((j - cols.start) / NR * NR * k) }, brs, 1)
-                } else {
-                    // SAFETY: column j is inside `B`.
-                    (unsafe { b.add(j * bcs) }, brs, bcs)
-                };
-                let t = Tile { a, lda, b, i, h, j };
-                macro_rules! widths {
-                    ($nv:literal, $full:literal) => {
-                        match w {
-                            1 => outer_tile::<V, $nv, 1, $full>(job, t),
-                            2 => outer_tile::<V, $nv, 2, $full>(job, t),
-                            3 => outer_tile::<V, $nv, 3, $full>(job, t),
-                            4 => outer_tile::<V, $nv, 4, $full>(job, t),
-                            5 => outer_tile::<V, $nv, 5, $full>(job, t),
-                            _ => outer_tile::<V, $nv, 6, $full>(job, t),
-                        }
-                    };
-                }
-                // SAFETY: rows i..i + h and columns j..j + w lie inside the caller's block;
-                // `a` holds `nv` registers per column when `full`, else `h` rows.
-                unsafe {
-                    match (nv, full) {
-                        (1, true) => widths!(1, true),
-                        (1, false) => widths!(1, false),
-                        (_, true) => widths!(2, true),
-                        (_, false) => widths!(2, false),
-                    }
-                }
-                j += w;
-            }
-            i += h;
         }
     }
 }
@@ -263,6 +304,12 @@ struct Tile {
     h: usize,
     /// First column of `C`.
     j: usize,
+    /// Terms of the sum in this block (`A`'s columns from `a`, `B`'s rows from `b.0`).
+    k: usize,
+    /// The first block of the sum: `C` gets `beta * C` added, not the earlier blocks' sum.
+    first: bool,
+    /// The last block: the epilogue follows.
+    last: bool,
 }
 
 /// `W` columns and `h` rows (`NV` registers, the last holding `h - (NV - 1) * LANES`
@@ -279,7 +326,7 @@ unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: boo
     unsafe {
         let (b, brs, bcs) = t.b;
         let mut acc = [[V::zero(); NV]; W];
-        for p in 0..job.k {
+        for p in 0..t.k {
             let ap = t.a.add(p * t.lda);
             let av: [V; NV] = from_fn(|v| {
                 if FULL_A || v + 1 < NV {
@@ -296,8 +343,25 @@ unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: boo
                 }
             }
         }
+        finish_tile::<V, NV, W>(job, t, acc);
+    }
+}
+
+/// Writes a tile's sums to `C`: `alpha * acc` plus `beta * C` (the first block) or `C`
+/// (later blocks), then the epilogue after the last block. A function of its own taking
+/// the sums by value: written inline after the loop, the sums stayed addressable and the
+/// compiler stored every register to the stack on every step of the loop (2x slower).
+#[inline(always)]
+unsafe fn finish_tile<V: Simd, const NV: usize, const W: usize>(job: &Job, t: Tile, acc: [[V; NV]; W]) {
+    let l = V::LANES;
+    let lanes = |v: usize| if v + 1 < NV { l } else { t.h - v * l };
+    // SAFETY (whole body): `C`'s column j + c holds rows i..i + h at `c + (j + c) * m + i`,
+    // inside the operand `gemm` checked.
+    unsafe {
         let alpha = V::splat(job.alpha);
-        let beta = V::splat(job.beta);
+        // After the first block, `C` holds the earlier blocks' part of the sum: added as is.
+        let (beta, add_c) = if t.first { (job.beta, job.beta != 0.0) } else { (1.0, true) };
+        let beta = V::splat(beta);
         let whole = t.h == NV * l;
         for (c, acc) in acc.iter().enumerate() {
             let col = job.c.add((t.j + c) * job.m + t.i);
@@ -305,18 +369,18 @@ unsafe fn outer_tile<V: Simd, const NV: usize, const W: usize, const FULL_A: boo
                 let out = col.add(v * l);
                 let mut r = acc.mul(alpha);
                 if whole || v + 1 < NV {
-                    if job.beta != 0.0 {
+                    if add_c {
                         r = V::load(out).mul_add(beta, r);
                     }
                     r.store(out);
                 } else {
-                    if job.beta != 0.0 {
+                    if add_c {
                         r = V::load_part(out, lanes(v)).mul_add(beta, r);
                     }
                     r.store_part(out, lanes(v));
                 }
             }
-            if job.then.is_some() {
+            if t.last && job.then.is_some() {
                 // Over the column just stored, still in L1; the loop vectorizes.
                 let col = core::slice::from_raw_parts_mut(col, t.h);
                 for (r, x) in col.iter_mut().enumerate() {
