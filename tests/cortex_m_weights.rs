@@ -18,10 +18,15 @@ use mlp::prelude::*;
 use model::{Tiny, INPUTS};
 use rand::Rng as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// How close the host's outputs must be to expected.txt's (check.sh uses the same bound
 /// for the firmware's).
 const TOLERANCE: f32 = 1e-6;
+
+/// Held by each test while it uses the files: one writes them, the other reads them, and the
+/// harness runs tests in parallel (`--include-ignored` runs both).
+static FILES: Mutex<()> = Mutex::new(());
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("anywhere/cortex-m")
@@ -73,6 +78,7 @@ fn make_cortex_m_weights() -> Result<(), Box<dyn std::error::Error>> {
     // The task is easy: a network that misses this did not train, and should not be shipped.
     assert!(accuracy > 0.95, "test accuracy {accuracy}");
 
+    let _files = FILES.lock().unwrap_or_else(|e| e.into_inner());
     model.net.save(dir().join("model.safetensors"))?;
     let mut text = String::from(
         "# Made by tests/cortex_m_weights.rs (make_cortex_m_weights) from model.safetensors:\n\
@@ -87,6 +93,7 @@ fn make_cortex_m_weights() -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn cortex_m_weights_give_the_expected_outputs() -> Result<(), Box<dyn std::error::Error>> {
+    let _files = FILES.lock().unwrap_or_else(|e| e.into_inner());
     let mut net = Tiny::seeded(0);
     net.load(dir().join("model.safetensors"))?;
     let expected = parse_expected(&std::fs::read_to_string(dir().join("expected.txt"))?);
