@@ -4,7 +4,7 @@
 //! Without the `std` feature (on by default) the crate is `#![no_std]` + `alloc`: batches,
 //! every layer (forward, backward, visits), initializers, the generated networks' `predict`,
 //! summaries, the ONNX graph description, and weights read from bytes
-//! ([`io::load_weights_from_bytes`]). Training, losses, optimizers, data sets, files, threads
+//! ([`io::load_from_bytes`]). Training, losses, optimizers, data sets, files, threads
 //! and run-time CPU detection need `std`.
 
 #![cfg_attr(not(feature = "std"), no_std)]

@@ -17,6 +17,14 @@ network! {
     >
 }
 
+/// The network with the weights of a safetensors file's bytes (`include_bytes!` of the
+/// main job's `--save` file): the same keys and checks as `net.load(path)` with std.
+pub fn from_bytes(bytes: &[u8]) -> Result<FashionBatchNorm, mlp::io::LoadError> {
+    let mut net = FashionBatchNorm::seeded(0);
+    net.load_from_bytes(bytes, &LoadOptions::new())?;
+    Ok(net)
+}
+
 /// The class of one 28x28 image (pixels scaled to 0..1), by the network's `predict`.
 pub fn classify(net: &mut FashionBatchNorm, pixels: &[f32; 784]) -> usize {
     let x = Batch::<784>::from_sample(pixels);

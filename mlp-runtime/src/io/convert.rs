@@ -59,7 +59,8 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
-/// f32 values as little-endian bytes.
+/// f32 values as little-endian bytes (for saving, a std feature).
+#[cfg(any(feature = "std", test))]
 pub(crate) fn to_le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

@@ -170,6 +170,7 @@ pub enum WeightError {
     },
 }
 
+/// [`message::non_finite`] for a path, or for `set_tensor`'s values (`None`).
 fn non_finite(path: Option<&Path>, name: &str, index: usize, value: f32, count: usize) -> String {
     match path {
         Some(p) => message::non_finite(Some(&p.display()), name, index, value, count),
