@@ -107,6 +107,23 @@ console.log("error paths:");
   });
 }
 
+// A panic: room for more images than wasm32 can address. The call traps, the message stays
+// readable, and every later call refuses (the trap left the state half-updated).
+{
+  const doomed = await Classifier.instantiate(wasmBytes);
+  let trapped = false;
+  try {
+    doomed.exports.input_alloc(2_000_000);
+  } catch (e) {
+    trapped = e instanceof WebAssembly.RuntimeError;
+  }
+  expect(trapped, "input_alloc(2000000) did not trap");
+  const message = doomed.lastError();
+  expect(/panicked.*capacity overflow/s.test(message), `the panic's message is not kept: "${message}"`);
+  console.log(`  a panic: ${message.replace(/\s+/g, " ")}`);
+  expectError("a call after a panic", 5, () => doomed.loadWeights(weights));
+}
+
 // The check proper.
 const classifier = await Classifier.instantiate(wasmBytes);
 if (args.embedded) {

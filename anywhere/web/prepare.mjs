@@ -28,6 +28,10 @@ usage: node prepare.mjs --out SITE_DIR --wasm FILE --weights FILE --data DIR [--
   }
 }
 const count = Number(args.count);
+if (!Number.isInteger(count) || count < 1) {
+  console.error(`error: --count must be a positive integer, found ${args.count}`);
+  process.exit(2);
+}
 const here = dirname(fileURLToPath(import.meta.url));
 mkdirSync(args.out, { recursive: true });
 for (const file of ["index.html", "app.js", "mlp.js"]) {
@@ -40,6 +44,10 @@ const gz = (name) => gunzipSync(readFileSync(join(args.data, name)));
 const images = readIdx(gz("t10k-images-idx3-ubyte.gz"), 2051);
 const labels = readIdx(gz("t10k-labels-idx1-ubyte.gz"), 2049);
 const [, rows, cols] = images.dims;
+if (count > images.count) {
+  console.error(`error: --count ${count}: the test set has ${images.count} images`);
+  process.exit(2);
+}
 writeFileSync(
   join(args.out, "test-images-idx3-ubyte"),
   writeIdx(2051, [count, rows, cols], images.data.subarray(0, count * rows * cols)),

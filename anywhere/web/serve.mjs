@@ -21,7 +21,13 @@ const TYPES = {
 export function serve(dir, port = 0) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    } catch {
+      res.writeHead(400).end("bad request");
+      return;
+    }
     const file = normalize(join(root, path.endsWith("/") ? path + "index.html" : path));
     // Nothing outside the folder, whatever `..` the request holds.
     if (file !== root && !file.startsWith(root + sep)) {
@@ -45,7 +51,7 @@ export function serve(dir, port = 0) {
   });
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [dir, port] = process.argv.slice(2);
   if (!dir) {
     console.error("usage: node serve.mjs SITE_DIR [PORT]");

@@ -127,11 +127,11 @@ impl Write for PanicText {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: one thread (see `Global`), and nothing else touches PANIC while it runs.
     let slot = unsafe { &mut *PANIC.0.get() };
-    // A panic while writing the message (a Display impl that panics) must not recurse.
+    // The slot is filled before the message is written: a panic while writing it (a Display
+    // impl that panics) finds it taken and traps at once instead of recursing.
     if slot.is_none() {
-        let mut text = PanicText { bytes: [0; 512], len: 0 };
+        let text = slot.insert(PanicText { bytes: [0; 512], len: 0 });
         let _ = write!(text, "mlp-wasm panicked: {info}");
-        *slot = Some(text);
     }
     core::arch::wasm32::unreachable()
 }
