@@ -4,11 +4,11 @@
 #   anywhere/check.sh DATA_DIR WORK_DIR
 #
 # DATA_DIR holds fashion-mnist/ (as MLP_DATA_DIR does); WORK_DIR receives everything made
-# here. Steps: train the main job's batch-norm model one epoch (its weights), build the wasm
-# module (weights loaded at run time) and a variant with the weights embedded, write the
-# native portable path's reference outputs, check the module against them under Node,
-# report sizes, lay out the web page and check it in headless Chromium. Each part prints
-# its wall time ("anywhere: <part> took N s").
+# here. Steps: lint the module's source, train the main job's batch-norm model one epoch
+# (its weights), build the wasm module (weights loaded at run time) and a variant with the
+# weights embedded, write the native portable path's reference outputs, check the module
+# against them under Node, report sizes, lay out the web page and check it in headless
+# Chromium. Each part prints its wall time ("anywhere: <part> took N s").
 #
 # Fails (non-zero) on any check that fails. Skips, saying why, only what the machine cannot
 # do: the wasm build without the wasm32v1-none target (exit 0, nothing checked), and the
@@ -52,6 +52,15 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$wasm_triple"; then
     echo "anywhere: checks skipped: the $wasm_triple target is not installed (rustup target add $wasm_triple)"
     exit 0
 fi
+
+# 0. The module's source: rustfmt and clippy, for both wasm targets it builds for.
+(cd anywhere/wasm && cargo fmt --check &&
+    for t in "$wasm_triple" wasm32-unknown-unknown; do
+        if rustup target list --installed | grep -qx "$t"; then
+            CARGO_TARGET_DIR="$wasm_target" cargo clippy --release --target "$t" -- -D warnings
+        fi
+    done)
+took "rustfmt and clippy (anywhere/wasm)"
 
 # 1. The weights: the main job, one epoch (reusing its binary if CI built it already).
 weights="$work/model.safetensors"
