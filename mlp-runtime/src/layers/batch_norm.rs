@@ -109,8 +109,8 @@ impl<const N: usize> BatchNorm<N> {
     fn normalize(&mut self, x: &Batch<N>) {
         self.xhat.set_len(x.len());
         for (s, h) in x.as_slice().chunks_exact(N).zip(self.xhat.as_mut_slice().chunks_exact_mut(N)) {
-            for j in 0..N {
-                h[j] = (s[j] - self.mean[j]) * self.inv_std[j];
+            for (((h, s), m), k) in h.iter_mut().zip(s).zip(&self.mean).zip(&self.inv_std) {
+                *h = (s - m) * k;
             }
         }
         self.xhat_current = true;
@@ -182,10 +182,13 @@ impl<const N: usize> Layer for BatchNorm<N> {
         let xs = x.as_slice().chunks_exact(N);
         let hats = self.xhat.as_mut_slice().chunks_exact_mut(N);
         let outs = self.out.as_mut_slice().chunks_exact_mut(N);
+        // Zipped, not indexed: indexing kept bounds checks in the loop and the compiler
+        // from vectorizing it (a tenth of a batch-256 step of model B).
+        let per_feature = self.mean.iter().zip(&self.inv_std).zip(self.gamma.iter().zip(&self.beta));
         for ((s, h), o) in xs.zip(hats).zip(outs) {
-            for j in 0..N {
-                h[j] = (s[j] - self.mean[j]) * self.inv_std[j];
-                o[j] = self.gamma[j] * h[j] + self.beta[j];
+            for (((h, o), s), ((m, k), (g, b))) in h.iter_mut().zip(o).zip(s).zip(per_feature.clone()) {
+                *h = (s - m) * k;
+                *o = g * *h + b;
             }
         }
         self.xhat_current = true;
@@ -205,9 +208,9 @@ impl<const N: usize> Layer for BatchNorm<N> {
         self.sum_dy.fill(0.0);
         self.sum_dy_xhat.fill(0.0);
         for (g, h) in dy.as_slice().chunks_exact(N).zip(self.xhat.as_slice().chunks_exact(N)) {
-            for j in 0..N {
-                self.sum_dy[j] += g[j];
-                self.sum_dy_xhat[j] += g[j] * h[j];
+            for (((s, sx), g), h) in self.sum_dy.iter_mut().zip(self.sum_dy_xhat.iter_mut()).zip(g).zip(h) {
+                *s += g;
+                *sx += g * h;
             }
         }
         if self.trainable && self.has_gamma {
@@ -222,14 +225,16 @@ impl<const N: usize> Layer for BatchNorm<N> {
         self.dx.set_len(n);
         let rows = dy.as_slice().chunks_exact(N).zip(self.xhat.as_slice().chunks_exact(N));
         let inv_n = 1.0 / n.max(1) as f32;
+        let scales = self.gamma.iter().zip(&self.inv_std);
+        let sums = self.sum_dy.iter().zip(&self.sum_dy_xhat);
         for ((g, h), d) in rows.zip(self.dx.as_mut_slice().chunks_exact_mut(N)) {
-            for j in 0..N {
-                let scale = self.gamma[j] * self.inv_std[j];
-                d[j] = if self.used_batch_stats {
-                    scale * (g[j] - inv_n * (self.sum_dy[j] + h[j] * self.sum_dy_xhat[j]))
-                } else {
-                    scale * g[j]
-                };
+            let each = d.iter_mut().zip(g).zip(h).zip(scales.clone().zip(sums.clone()));
+            if self.used_batch_stats {
+                for (((d, g), h), ((gamma, k), (s, sx))) in each {
+                    *d = (gamma * k) * (g - inv_n * (s + h * sx));
+                }
+            } else {
+                each.for_each(|(((d, g), _), ((gamma, k), _))| *d = (gamma * k) * g);
             }
         }
     }
