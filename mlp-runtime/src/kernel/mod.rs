@@ -109,13 +109,17 @@ impl<'a> Mat<'a> {
 /// leading dimension `m`; `beta == 0` overwrites `C` (NaN in it does not leak through).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, k: usize, n: usize, alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
-    gemm_split(threads(), m, k, n, alpha, a, b, beta, c, Epilogue::default())
+    gemm_split(threads(), m, k, n, alpha, a, b, beta, c, How::default())
 }
 
 /// `C = act(A * B + bias)`, with `bias` added to each column of `C` (`m` floats) and
 /// `act` ReLU when `relu`, else nothing: a dense layer's forward pass in one pass over
 /// its output. The same bits as [`gemm`] with `C` preset to the bias and `beta = 1`,
 /// followed by the activation.
+///
+/// `inference`: `A` is a layer's weights, not written between calls (no training step
+/// updates them), so the threads may share the product however few columns `B` has: each
+/// keeps its rows of `A` in its own cache from call to call (see `split`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_bias(
     m: usize,
@@ -125,13 +129,24 @@ pub(crate) fn gemm_bias(
     b: Mat,
     bias: Option<&[f32]>,
     relu: bool,
+    inference: bool,
     c: &mut [f32],
 ) {
     assert!(bias.is_none_or(|b| b.len() >= m), "gemm: bias too short");
-    gemm_split(threads(), m, k, n, 1.0, a, b, 0.0, c, Epilogue { bias, relu })
+    let how = How { then: Epilogue { bias, relu }, a_resident: inference };
+    gemm_split(threads(), m, k, n, 1.0, a, b, 0.0, c, how)
 }
 
-/// [`gemm`] with an explicit thread count (at most [`threads`] are used) and epilogue.
+/// What a product does besides `alpha * A * B + beta * C`: its epilogue, and whether `A`
+/// stays in the threads' caches between calls ([`Job::a_resident`]).
+#[derive(Clone, Copy, Default)]
+struct How<'a> {
+    then: Epilogue<'a>,
+    a_resident: bool,
+}
+
+/// [`gemm`] with an explicit thread count (at most [`threads`] are used), epilogue and
+/// residency of `A`.
 #[allow(clippy::too_many_arguments)]
 fn gemm_split(
     t: usize,
@@ -143,8 +158,9 @@ fn gemm_split(
     b: Mat,
     beta: f32,
     c: &mut [f32],
-    then: Epilogue,
+    how: How,
 ) {
+    let How { then, a_resident } = how;
     if m == 0 || n == 0 {
         return;
     }
@@ -161,7 +177,7 @@ fn gemm_split(
         }
         return;
     }
-    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then };
+    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then, a_resident };
     if job.direct() {
         return run(&job, t);
     }
@@ -222,8 +238,10 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
     // training step's weights and gradients live in the calling thread's cache (it runs
     // the update), so a helper's share of them crosses between the cores each step, and
     // only pays when it is reused enough. Row blocks use their rows of A n times, all of B
-    // m/t times, and each element of C k times; column blocks likewise.
-    let rows_ok = job.m >= t * tiles::row_grain(job) && (job.m / t).min(job.n).min(job.k) >= REUSE;
+    // m/t times, and each element of C k times; column blocks likewise. Rows of a
+    // resident A (weights at inference) are reused by every later call on the same core.
+    let a_reuse = if job.a_resident { usize::MAX } else { job.n };
+    let rows_ok = job.m >= t * tiles::row_grain(job) && (job.m / t).min(a_reuse).min(job.k) >= REUSE;
     let cols_ok = job.n >= t * tiles::NR && (job.n / t).min(job.m).min(job.k) >= REUSE;
     // Row blocks each read all of B and share a cache line of C at their boundary in
     // every column (written by both threads: it bounces between the cores); column
@@ -276,7 +294,7 @@ pub fn gemm_on(
     beta: f32,
     c: &mut [f32],
 ) {
-    with_isa(isa, || gemm_split(threads, m, k, n, alpha, a, b, beta, c, Epilogue::default()))
+    with_isa(isa, || gemm_split(threads, m, k, n, alpha, a, b, beta, c, How::default()))
 }
 
 #[cfg(test)]
@@ -396,9 +414,7 @@ mod tests {
                 for relu in [false, true] {
                     // The product, then the bias, then ReLU, each a pass of its own.
                     let mut want = vec![f32::NAN; m * n];
-                    with_isa(isa, || {
-                        gemm_split(1, m, k, n, 1.0, am, bm, 0.0, &mut want, Epilogue::default())
-                    });
+                    with_isa(isa, || gemm_split(1, m, k, n, 1.0, am, bm, 0.0, &mut want, How::default()));
                     for col in want.chunks_exact_mut(m) {
                         for (x, b) in col.iter_mut().zip(&bias) {
                             *x += b;
@@ -407,14 +423,15 @@ mod tests {
                             }
                         }
                     }
-                    for t in [1, 2] {
+                    // Resident weights (inference) split products of few columns too.
+                    for (t, a_resident) in [(1, false), (2, false), (2, true)] {
                         let mut got = vec![f32::NAN; m * n];
-                        let then = Epilogue { bias: Some(&bias), relu };
-                        with_isa(isa, || gemm_split(t, m, k, n, 1.0, am, bm, 0.0, &mut got, then));
+                        let how = How { then: Epilogue { bias: Some(&bias), relu }, a_resident };
+                        with_isa(isa, || gemm_split(t, m, k, n, 1.0, am, bm, 0.0, &mut got, how));
                         assert_eq!(
                             got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-                            "{isa} {m}x{k}x{n} relu {relu} threads {t}"
+                            "{isa} {m}x{k}x{n} relu {relu} threads {t} resident {a_resident}"
                         );
                     }
                 }
@@ -446,6 +463,7 @@ mod tests {
                     beta: 0.0,
                     c: core::ptr::null_mut(),
                     then: Epilogue::default(),
+                    a_resident: false,
                 };
                 assert!(split(&job, 2) != (1, 1), "{m}x{k}x{n} is split");
                 let mut one = vec![0.0; m * n];
@@ -475,6 +493,7 @@ mod tests {
             beta: 0.0,
             c: core::ptr::null_mut(),
             then: Epilogue::default(),
+            a_resident: false,
         };
         assert_eq!(split(&job(4, 32, 32), 2), (1, 1));
         // Model A's first layer at batch 32: 7.5 M multiply-adds, but the weight gradient
@@ -482,6 +501,13 @@ mod tests {
         assert_eq!(split(&job(784, 32, 300), 2), (1, 1));
         assert_eq!(split(&job(300, 784, 32), 2), (1, 1));
         assert_eq!(split(&job(300, 784, 1), 2), (1, 1));
+        // At inference the weights stay in each core's cache between calls: a batch of
+        // one's first layer splits by rows; a product too small for two parts does not.
+        let resident = |m, k, n| Job { a_resident: true, ..job(m, k, n) };
+        assert_eq!(split(&resident(300, 784, 1), 2), (2, 1));
+        assert_eq!(split(&resident(300, 784, 32), 2), (2, 1));
+        assert_eq!(split(&resident(100, 300, 1), 2), (1, 1));
+        assert_eq!(split(&resident(10, 100, 32), 2), (1, 1));
         // At batch 256 they split, by rows; a 100-row product by columns.
         assert_eq!(split(&job(784, 256, 300), 2), (2, 1));
         assert_eq!(split(&job(300, 784, 256), 2), (2, 1));

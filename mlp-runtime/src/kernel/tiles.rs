@@ -35,6 +35,9 @@ pub(crate) struct Job<'a> {
     pub c: *mut f32,
     /// What each element of `C` gets after the product.
     pub then: Epilogue<'a>,
+    /// `A` is the same read-only matrix call after call (a layer's weights at inference):
+    /// a part's rows of it stay in its core's cache from one call to the next.
+    pub a_resident: bool,
 }
 
 /// What the tiles apply to each element of `C` after `alpha * A * B + beta * C`, while it

@@ -126,7 +126,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
     type Input = Batch<I>;
     type Output = Batch<O>;
 
-    fn forward(&mut self, x: &Batch<I>, _ctx: &mut Context) {
+    fn forward(&mut self, x: &Batch<I>, ctx: &mut Context) {
         let n = x.len();
         self.out.set_len(n);
         // y (O×n) = W (O×I) · x (I×n) + b, then the activation; W is the transpose of the
@@ -140,6 +140,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
             Mat::col_major(x.as_slice(), I),
             self.bias.as_ref().map(|(b, _)| b.as_slice()),
             relu,
+            !ctx.training(),
             self.out.as_mut_slice(),
         );
         if self.activation.needs_input() {
