@@ -9,13 +9,15 @@ use mlp::kernel::{set_threads, threads, with_isa, Isa};
 use mlp::prelude::*;
 use models::*;
 
-/// Three steps of model A at batch 256 (its products are then split, by rows and by
-/// columns), then every weight's bits and the predictions: of 768 samples, of 32 and of
-/// one (at inference the first layer's product splits by rows even for one sample).
+/// Three steps of model A at batch 256 and 24 at batch 32 (their products are then split,
+/// by rows and by columns), then every weight's bits and the predictions: of 768 samples,
+/// of 32 and of one (at inference the first layer's product splits by rows even for one
+/// sample).
 fn train_a() -> Vec<u32> {
     let data = fashion_like(768, 3);
     let mut model = model_a(5);
     model.fit(&data, Fit::new().batch_size(256).verbose(Verbosity::Silent)).unwrap();
+    model.fit(&data, Fit::new().batch_size(32).verbose(Verbosity::Silent)).unwrap();
     let predicted = model.predict(&data).unwrap();
     let few = model.predict(&fashion_like(32, 4)).unwrap();
     let one = model.predict(&fashion_like(1, 6)).unwrap();

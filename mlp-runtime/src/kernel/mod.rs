@@ -35,11 +35,13 @@ use tiles::{Epilogue, Job};
 const PART_MIN: usize = 100_000;
 
 /// How many times a part must use each operand it reads or writes for the part to be
-/// worth handing to another core (see `split`). Measured on model A, medians of 3
-/// interleaved runs: with products split regardless, two threads took 0.85 ms a batch-32
-/// step against one thread's 0.73 (1.10 ms in runs where the VM's two cores did not share
-/// a cache), and 372 us a batch-1 step against 228; at batch 256, 3.9 ms against 5.3.
-const REUSE: usize = 64;
+/// worth handing to another core (see `split`). Measured on model A (`cargo bench --bench
+/// compare -- --profile A BATCH STEPS` at `MLP_THREADS` 1 and 2, medians of 5-6
+/// interleaved runs): with 16, a batch-32 step takes 446-488 us on two threads against 718
+/// on one and a batch-16 step 392 against 522, while a batch-1 step stays on one thread
+/// (split regardless, it took 372 us against 228). It was 64, which kept batch 32 on one
+/// thread: the kernel of the time took 0.85 ms a step split against 0.73 unsplit.
+const REUSE: usize = 16;
 
 #[cfg(any(test, feature = "testing"))]
 thread_local! {
@@ -496,11 +498,15 @@ mod tests {
             a_resident: false,
         };
         assert_eq!(split(&job(4, 32, 32), 2), (1, 1));
-        // Model A's first layer at batch 32: 7.5 M multiply-adds, but the weight gradient
-        // sums 32 terms per element and the forward product uses each weight 32 times.
-        assert_eq!(split(&job(784, 32, 300), 2), (1, 1));
-        assert_eq!(split(&job(300, 784, 32), 2), (1, 1));
+        // Model A's first layer at batch 8: 1.9 M multiply-adds, but the weight gradient
+        // sums 8 terms per element and the forward product uses each weight 8 times.
+        assert_eq!(split(&job(784, 8, 300), 2), (1, 1));
+        assert_eq!(split(&job(300, 784, 8), 2), (1, 1));
         assert_eq!(split(&job(300, 784, 1), 2), (1, 1));
+        // At batch 32 they split: the forward product by rows, the weight gradient by
+        // columns, so each thread has the same output units in both.
+        assert_eq!(split(&job(300, 784, 32), 2), (2, 1));
+        assert_eq!(split(&job(784, 32, 300), 2), (1, 2));
         // At inference the weights stay in each core's cache between calls: a batch of
         // one's first layer splits by rows; a product too small for two parts does not.
         let resident = |m, k, n| Job { a_resident: true, ..job(m, k, n) };

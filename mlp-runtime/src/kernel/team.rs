@@ -4,9 +4,8 @@
 //! A product of a batch-32 step takes 5-150 us, so handing half of it to another core
 //! must cost well under a microsecond. A general pool (rayon) parks its threads and
 //! wakes them through the OS, which costs tens of microseconds on the virtual machines
-//! we measure on; so each helper spins for a short while after its last part (about
-//! 0.2 ms, long enough to span the gaps between the products of a step) and only then
-//! parks. The calling thread always computes the first part itself.
+//! we measure on; so each helper spins for a short while after its last part ([`SPIN`],
+//! long enough to span the gaps between the products of a step) and only then parks. The calling thread always computes the first part itself.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::*};
