@@ -8,6 +8,7 @@ mod models;
 use mlp::kernel::{set_threads, threads, with_isa, Isa};
 use mlp::prelude::*;
 use models::*;
+use std::sync::Mutex;
 
 /// Three steps of model A at batch 256 and 24 at batch 32 (their products are then split,
 /// by rows and by columns), then every weight's bits and the predictions: of 768 samples,
@@ -28,8 +29,12 @@ fn train_a() -> Vec<u32> {
         .collect()
 }
 
+/// Held by each test here: the thread count is process-wide and tests run in parallel.
+static THREADS: Mutex<()> = Mutex::new(());
+
 #[test]
 fn one_and_two_threads_train_to_the_same_bits_on_every_path() {
+    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
     for isa in Isa::supported_all() {
         set_threads(1);
         assert_eq!(threads(), 1);
@@ -37,5 +42,49 @@ fn one_and_two_threads_train_to_the_same_bits_on_every_path() {
         set_threads(2);
         let two = with_isa(isa, train_a);
         assert_eq!(one, two, "{isa}: {} threads", threads());
+    }
+}
+
+/// Every optimizer and variant, with the clipping and weight decay the trainer applies
+/// element by element around the update.
+fn every_optimizer() -> Vec<Box<dyn Optimizer>> {
+    vec![
+        Box::new(Sgd::new(0.1)),
+        Box::new(Sgd::new(0.1).momentum(0.9).clipvalue(0.01)),
+        Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-2)),
+        Box::new(RMSprop::new(0.01)),
+        Box::new(RMSprop::new(0.01).momentum(0.5)),
+        Box::new(RMSprop::new(0.01).centered(true)),
+        Box::new(RMSprop::new(0.01).momentum(0.5).centered(true).global_clipnorm(0.5)),
+        Box::new(Adagrad::new(0.1)),
+        Box::new(Adam::new(1e-3)),
+        Box::new(Adam::new(1e-3).amsgrad(true)),
+        Box::new(AdamW::new(1e-3).weight_decay(0.1)),
+        Box::new(Nadam::new(1e-3)),
+        Box::new(Adamax::new(1e-3)),
+    ]
+}
+
+/// The first layer's 235,200 weights are updated in two parts on two threads (and its
+/// gradient checked and zeroed so): the same bits as on one, for every optimizer.
+#[test]
+fn every_optimizer_updates_to_the_same_bits_on_one_and_two_threads() {
+    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+    let data = fashion_like(64, 3);
+    let train = |i: usize| {
+        let optimizer = every_optimizer().swap_remove(i);
+        let name = optimizer.name();
+        let mut model =
+            Model::compile(Plain::seeded(5), optimizer, SparseCategoricalCrossentropy::new()).seed(5);
+        model.fit(&data, Fit::new().batch_size(32).epochs(2).verbose(Verbosity::Silent)).unwrap();
+        let bits: Vec<u32> = model.net.dense_0.weight().iter().map(|w| w.to_bits()).collect();
+        (name, bits)
+    };
+    for i in 0..every_optimizer().len() {
+        set_threads(1);
+        let (name, one) = train(i);
+        set_threads(2);
+        let (_, two) = train(i);
+        assert_eq!(one, two, "{name} (optimizer {i}): {} threads", threads());
     }
 }

@@ -16,6 +16,9 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+// Used by the optimizers and the trainer, which need std.
+#[cfg(feature = "std")]
+mod elementwise;
 mod isa;
 mod portable;
 mod scratch;
@@ -25,6 +28,8 @@ mod simd;
 mod team;
 mod tiles;
 
+#[cfg(feature = "std")]
+pub(crate) use elementwise::zip_parts;
 pub use isa::Isa;
 pub use team::{set_threads, threads};
 use tiles::{Epilogue, Job};

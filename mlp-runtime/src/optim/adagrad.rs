@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// Adagrad, Keras 3's `Adagrad` (defaults: learning rate 1e-3, initial accumulator 0.1,
 /// `epsilon` 1e-7).
@@ -73,10 +74,12 @@ impl Optimizer for Adagrad {
         let (lr, eps) = (self.core.lr, self.epsilon);
         let [acc] = &mut self.core.slots;
         let acc = acc.get(slot, value.len());
-        for ((w, a), &g) in value.iter_mut().zip(acc.iter_mut()).zip(grad) {
-            *a += g * g;
-            *w -= lr * g / (*a + eps).sqrt();
-        }
+        zip_parts([value, acc], [grad], |[value, acc], [grad]| {
+            for ((w, a), &g) in value.iter_mut().zip(acc.iter_mut()).zip(grad) {
+                *a += g * g;
+                *w -= lr * g / (*a + eps).sqrt();
+            }
+        });
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {

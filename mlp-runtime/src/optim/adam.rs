@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// Adam, Keras 3's `Adam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7, no AMSGrad).
@@ -76,20 +77,24 @@ impl AdamRule {
         let v = v.get(slot, n);
         if self.amsgrad {
             let vh = v_hat.get(slot, n);
-            for ((((w, m), v), vh), &g) in
-                value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut()).zip(grad)
-            {
-                *m += (g - *m) * c1;
-                *v += (g * g - *v) * c2;
-                *vh = vh.max(*v);
-                *w -= *m * alpha / (vh.sqrt() + eps);
-            }
+            zip_parts([value, m, v, vh], [grad], |[value, m, v, vh], [grad]| {
+                for ((((w, m), v), vh), &g) in
+                    value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut()).zip(grad)
+                {
+                    *m += (g - *m) * c1;
+                    *v += (g * g - *v) * c2;
+                    *vh = vh.max(*v);
+                    *w -= *m * alpha / (vh.sqrt() + eps);
+                }
+            });
         } else {
-            for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
-                *m += (g - *m) * c1;
-                *v += (g * g - *v) * c2;
-                *w -= *m * alpha / (v.sqrt() + eps);
-            }
+            zip_parts([value, m, v], [grad], |[value, m, v], [grad]| {
+                for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
+                    *m += (g - *m) * c1;
+                    *v += (g * g - *v) * c2;
+                    *w -= *m * alpha / (v.sqrt() + eps);
+                }
+            });
         }
     }
 

@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// Adamax, Keras 3's `Adamax` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7): Adam with the infinity norm in place of the second moment.
@@ -70,11 +71,13 @@ impl Optimizer for Adamax {
         let n = value.len();
         let [m, u] = &mut self.core.slots;
         let (m, u) = (m.get(slot, n), u.get(slot, n));
-        for (((w, m), u), &g) in value.iter_mut().zip(m.iter_mut()).zip(u.iter_mut()).zip(grad) {
-            *m += (g - *m) * c1;
-            *u = (b2 * *u).max(g.abs());
-            *w -= alpha * *m / (*u + eps);
-        }
+        zip_parts([value, m, u], [grad], |[value, m, u], [grad]| {
+            for (((w, m), u), &g) in value.iter_mut().zip(m.iter_mut()).zip(u.iter_mut()).zip(grad) {
+                *m += (g - *m) * c1;
+                *u = (b2 * *u).max(g.abs());
+                *w -= alpha * *m / (*u + eps);
+            }
+        });
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {

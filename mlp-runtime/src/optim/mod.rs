@@ -8,6 +8,10 @@
 //!    [`Optimizer::weight_decay_settings`] asks for, unless the tensor is excluded (see
 //!    [`WeightDecay`]), then `update(slot, value, grad)`.
 //!
+//! The optimizers here share a large tensor's update among the kernel's threads
+//! ([`crate::kernel::threads`]), in contiguous parts: each element gets the same
+//! operations on any thread, so the weights have the same bits at any thread count.
+//!
 //! ```
 //! use mlp_runtime::prelude::*;
 //! // Keras: SGD(learning_rate=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4, clipnorm=1.0)

@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// Nadam, Keras 3's `Nadam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7), Dozat's Adam with Nesterov momentum and a momentum schedule.
@@ -93,13 +94,15 @@ impl Optimizer for Nadam {
         let [m, v] = &mut self.core.slots;
         let m = m.get(slot, n);
         let v = v.get(slot, n);
-        for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
-            *m += (g - *m) * c1;
-            *v += (g * g - *v) * c2;
-            let m_hat = a * *m + b * g;
-            let v_hat = *v * c;
-            *w -= m_hat * lr / (v_hat.sqrt() + eps);
-        }
+        zip_parts([value, m, v], [grad], |[value, m, v], [grad]| {
+            for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
+                *m += (g - *m) * c1;
+                *v += (g * g - *v) * c2;
+                let m_hat = a * *m + b * g;
+                let v_hat = *v * c;
+                *w -= m_hat * lr / (v_hat.sqrt() + eps);
+            }
+        });
     }
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {

@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// RMSprop, Keras 3's `RMSprop` (defaults: learning rate 1e-3, `rho` 0.9, momentum 0,
 /// `epsilon` 1e-7, not centered).
@@ -115,24 +116,51 @@ impl Optimizer for RMSprop {
         let (centered, use_mom) = (self.centered, mu > 0.0);
         let [v, mom, mg] = &mut self.core.slots;
         let v = v.get(slot, n);
-        // Buffers a variant does not use stay empty, as Keras does not create them.
-        let mom: &mut [f32] = if use_mom { mom.get(slot, n) } else { &mut [] };
-        let mg: &mut [f32] = if centered { mg.get(slot, n) } else { &mut [] };
-        for (i, (w, &g)) in value.iter_mut().zip(grad).enumerate() {
-            v[i] = rho * v[i] + c * (g * g);
-            let denom = if centered {
-                mg[i] = rho * mg[i] + c * g;
-                v[i] - mg[i] * mg[i] + eps
-            } else {
-                v[i] + eps
+        // One element's update; a variant's unused buffers are `None`.
+        let rule = |w: &mut f32, v: &mut f32, mom: Option<&mut f32>, mg: Option<&mut f32>, g: f32| {
+            *v = rho * *v + c * (g * g);
+            let denom = match mg {
+                Some(mg) => {
+                    *mg = rho * *mg + c * g;
+                    *v - *mg * *mg + eps
+                }
+                None => *v + eps,
             };
             let step = lr * g / denom.sqrt();
-            if use_mom {
-                mom[i] = mu * mom[i] + step;
-                *w -= mom[i];
-            } else {
-                *w -= step;
+            match mom {
+                Some(mom) => {
+                    *mom = mu * *mom + step;
+                    *w -= *mom;
+                }
+                None => *w -= step,
             }
+        };
+        // Buffers a variant does not use stay empty, as Keras does not create them.
+        match (use_mom, centered) {
+            (false, false) => zip_parts([value, v], [grad], |[value, v], [grad]| {
+                for ((w, v), &g) in value.iter_mut().zip(v).zip(grad) {
+                    rule(w, v, None, None, g);
+                }
+            }),
+            (true, false) => zip_parts([value, v, mom.get(slot, n)], [grad], |[value, v, mom], [grad]| {
+                for (((w, v), mom), &g) in value.iter_mut().zip(v).zip(mom).zip(grad) {
+                    rule(w, v, Some(mom), None, g);
+                }
+            }),
+            (false, true) => zip_parts([value, v, mg.get(slot, n)], [grad], |[value, v, mg], [grad]| {
+                for (((w, v), mg), &g) in value.iter_mut().zip(v).zip(mg).zip(grad) {
+                    rule(w, v, None, Some(mg), g);
+                }
+            }),
+            (true, true) => zip_parts(
+                [value, v, mom.get(slot, n), mg.get(slot, n)],
+                [grad],
+                |[value, v, mom, mg], [grad]| {
+                    for ((((w, v), mom), mg), &g) in value.iter_mut().zip(v).zip(mom).zip(mg).zip(grad) {
+                        rule(w, v, Some(mom), Some(mg), g);
+                    }
+                },
+            ),
         }
     }
 

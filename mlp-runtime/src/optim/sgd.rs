@@ -3,6 +3,7 @@
 use super::state::{bookkeeping, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
+use crate::kernel::zip_parts;
 
 /// Gradient descent with momentum, Keras 3's `SGD` (defaults: learning rate 0.01,
 /// momentum 0, no Nesterov).
@@ -82,24 +83,30 @@ impl Optimizer for Sgd {
         let lr = self.core.lr;
         if self.momentum == 0.0 {
             // Keras keeps no velocity at momentum 0.
-            for (w, &g) in value.iter_mut().zip(grad) {
-                *w -= g * lr;
-            }
+            zip_parts([value], [grad], |[value], [grad]| {
+                for (w, &g) in value.iter_mut().zip(grad) {
+                    *w -= g * lr;
+                }
+            });
             return;
         }
         let mu = self.momentum;
         let [m] = &mut self.core.slots;
         let m = m.get(slot, value.len());
         if self.nesterov {
-            for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
-                *m = *m * mu - g * lr;
-                *w += *m * mu - g * lr;
-            }
+            zip_parts([value, m], [grad], |[value, m], [grad]| {
+                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
+                    *m = *m * mu - g * lr;
+                    *w += *m * mu - g * lr;
+                }
+            });
         } else {
-            for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
-                *m = *m * mu - g * lr;
-                *w += *m;
-            }
+            zip_parts([value, m], [grad], |[value, m], [grad]| {
+                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
+                    *m = *m * mu - g * lr;
+                    *w += *m;
+                }
+            });
         }
     }
 

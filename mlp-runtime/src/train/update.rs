@@ -2,10 +2,12 @@
 //! weight decay and the optimizer step, as two visits over the network's tensors.
 
 use super::StepError;
+use crate::kernel::zip_parts;
 use crate::layer::{Layer, Param, Visitor};
 use crate::optim::clip::{clip_norm, clip_value, global_norm_scale, scale, sum_sq};
 use crate::optim::weight_decay::KeyPath;
 use crate::optim::{Clip, Optimizer};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Keras' regularization loss: `sum(l1 * |w| + l2 * w^2)` over penalized kernels.
 pub(super) fn penalty<N: Layer + ?Sized>(net: &mut N) -> f64 {
@@ -74,8 +76,16 @@ impl Visitor for Prepare {
                 *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
             }
         }
-        if self.bad.is_none() && !crate::finite::all_finite(p.grad) {
-            self.bad = Some(slot);
+        if self.bad.is_none() {
+            let bad = AtomicBool::new(false);
+            zip_parts([], [&*p.grad], |[], [g]| {
+                if !crate::finite::all_finite(g) {
+                    bad.store(true, Relaxed);
+                }
+            });
+            if bad.into_inner() {
+                self.bad = Some(slot);
+            }
         }
         if self.global {
             self.sum_sq += sum_sq(p.grad);
@@ -110,22 +120,26 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
             if let Some(max) = self.clip.norm {
                 clip_norm(p.grad, max);
             }
-            if self.global_scale != 1.0 {
-                scale(p.grad, self.global_scale);
+            // Element-wise passes share the kernel's threads like the optimizers' updates:
+            // the same operations per element, so the same bits at any thread count.
+            let global_scale = self.global_scale;
+            if global_scale != 1.0 {
+                zip_parts([&mut *p.grad], [], |[g], []| scale(g, global_scale));
             }
             if let Some(v) = self.clip.value {
-                clip_value(p.grad, v);
+                zip_parts([&mut *p.grad], [], |[g], []| clip_value(g, v));
             }
             // Keras decays before the update, at the rate of this step (read after
             // `begin_step`, which is when a schedule sets it).
             if let Some(decay) = self.optimizer.weight_decay_settings() {
                 if !self.path.excluded(decay, name) {
-                    decay.apply(self.optimizer.learning_rate(), p.value);
+                    let lr = self.optimizer.learning_rate();
+                    zip_parts([&mut *p.value], [], |[w], []| decay.apply(lr, w));
                 }
             }
             self.optimizer.update(slot, p.value, p.grad);
         }
-        p.grad.fill(0.0);
+        zip_parts([p.grad], [], |[g], []| g.fill(0.0));
     }
 }
 

@@ -1,0 +1,132 @@
+//! Element-wise work over slices of one length (an optimizer's update of a tensor and its
+//! state, zeroing a gradient), cut into contiguous parts for the kernel's threads.
+//!
+//! Each element is computed by the same operations whichever part holds it, so results
+//! do not depend on the thread count, as with [`gemm`](super::gemm).
+
+use super::team;
+
+/// Fewer elements than this per part and the hand-off costs more than the part saves
+/// (an SGD update touches 12 bytes per element, about 0.1 ns on one core: a 16,384-element
+/// part is a few microseconds, the hand-off well under one).
+const PART_MIN: usize = 16 * 1024;
+
+/// Elements per cache line: part boundaries fall on multiples of it, so two parts share
+/// at most the line their slices start unaligned in.
+const LINE: usize = 16;
+
+/// The parts `n` elements are cut into for `t` threads: a fixed function of `n` and `t`.
+fn parts(n: usize, t: usize) -> usize {
+    t.min(n / PART_MIN).max(1)
+}
+
+/// Calls `f` on contiguous parts of `muts` and `reads`, the parts shared among the
+/// kernel's threads when each is large enough to pay for it. Like `zip`, the shortest
+/// slice bounds the work: elements past its length are left alone (an optimizer given a
+/// gradient shorter than its tensor updates what the gradient covers). `f` must treat
+/// each element independently of the others: it sees one part at a time, in any order,
+/// on any thread.
+///
+/// # Panics
+/// A panic in `f` is re-raised here after every part finished.
+pub(crate) fn zip_parts<const M: usize, const R: usize>(
+    muts: [&mut [f32]; M],
+    reads: [&[f32]; R],
+    f: impl Fn([&mut [f32]; M], [&[f32]; R]) + Sync,
+) {
+    zip_parts_on(team::threads(), muts, reads, f)
+}
+
+/// [`zip_parts`] for at most `t` threads.
+fn zip_parts_on<const M: usize, const R: usize>(
+    t: usize,
+    muts: [&mut [f32]; M],
+    reads: [&[f32]; R],
+    f: impl Fn([&mut [f32]; M], [&[f32]; R]) + Sync,
+) {
+    let n = muts.iter().map(|s| s.len()).chain(reads.iter().map(|s| s.len())).min().unwrap_or(0);
+    let muts = muts.map(|s| &mut s[..n]);
+    let reads = reads.map(|s| &s[..n]);
+    let parts = parts(n, t.min(team::threads()));
+    if parts == 1 {
+        return f(muts, reads);
+    }
+    let step = n.div_ceil(parts).next_multiple_of(LINE);
+    let ptrs = Disjoint(muts.map(|s| s.as_mut_ptr()));
+    team::run_parts(parts, &|p| {
+        let (start, end) = ((p * step).min(n), ((p + 1) * step).min(n));
+        // SAFETY: each pointer is the start of a slice of `n` elements borrowed mutably for
+        // the whole call (the parts finish before `run_parts` returns), and the parts'
+        // ranges are disjoint, so no element is reachable from two parts.
+        let mine = unsafe { slices(ptrs.starts(), start, end) };
+        f(mine, reads.map(|s| &s[start..end]))
+    });
+}
+
+/// The starts of slices borrowed mutably, which parts of [`zip_parts`] cut disjoint ranges
+/// from on other threads.
+struct Disjoint<const M: usize>([*mut f32; M]);
+
+impl<const M: usize> Disjoint<M> {
+    /// The starts (a method, so a closure captures the whole `Sync` wrapper).
+    fn starts(&self) -> [*mut f32; M] {
+        self.0
+    }
+}
+
+/// Elements `start..end` of the slices beginning at `starts`.
+///
+/// # Safety
+/// `start..end` lies within each slice, the slices outlive `'a`, and no other reference
+/// reaches these elements while the result lives.
+unsafe fn slices<'a, const M: usize>(starts: [*mut f32; M], start: usize, end: usize) -> [&'a mut [f32]; M] {
+    // SAFETY: the caller's contract.
+    starts.map(|ptr| unsafe { core::slice::from_raw_parts_mut(ptr.add(start), end - start) })
+}
+
+// SAFETY: only used by `zip_parts_on`, whose parts reach disjoint elements through these.
+unsafe impl<const M: usize> Sync for Disjoint<M> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_element_is_seen_once_whatever_the_thread_count() {
+        for n in [0, 1, PART_MIN - 1, 2 * PART_MIN, 2 * PART_MIN + 17, 5 * PART_MIN + 3] {
+            let reads: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            for t in [1, 2, 3] {
+                let mut out = vec![0.0f32; n];
+                let mut hits = vec![0.0f32; n];
+                zip_parts_on(t, [&mut out, &mut hits], [&reads], |[out, hits], [x]| {
+                    for ((o, h), x) in out.iter_mut().zip(hits.iter_mut()).zip(x) {
+                        *o = x * 2.0;
+                        *h += 1.0;
+                    }
+                });
+                assert!(hits.iter().all(|&h| h == 1.0), "n {n}, t {t}");
+                assert!(out.iter().zip(&reads).all(|(o, x)| *o == x * 2.0), "n {n}, t {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn parts_are_a_function_of_the_length_and_the_count() {
+        assert_eq!(parts(PART_MIN * 2 - 1, 2), 1);
+        assert_eq!(parts(PART_MIN * 2, 2), 2);
+        assert_eq!(parts(PART_MIN * 10, 1), 1);
+        assert_eq!(parts(0, 4), 1);
+    }
+
+    #[test]
+    fn the_shortest_slice_bounds_the_work_like_zip() {
+        for (t, n) in [(1, 5), (2, 2 * PART_MIN + 5)] {
+            let mut long = vec![1.0f32; n + 3];
+            let short = vec![2.0f32; n];
+            zip_parts_on(t, [&mut long], [&short], |[w], [g]| {
+                w.iter_mut().zip(g).for_each(|(w, g)| *w -= g);
+            });
+            assert!(long[..n].iter().all(|&w| w == -1.0) && long[n..] == [1.0; 3], "threads {t}");
+        }
+    }
+}
