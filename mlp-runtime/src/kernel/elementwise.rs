@@ -54,6 +54,11 @@ fn zip_parts_on<const M: usize, const R: usize>(
     let step = n.div_ceil(parts).next_multiple_of(LINE);
     let ptrs = Disjoint(muts.map(|s| s.as_mut_ptr()));
     team::run_parts(parts, &|p| {
+        // In reverse, as `kernel::run` hands out a product's blocks: the calling thread
+        // (part 0) takes the last range. A layer's weights are stored one output unit
+        // after another, and the forward product and the weight gradient give the calling
+        // thread the last units too, so each core updates the weights it computes with.
+        let p = parts - 1 - p;
         let (start, end) = ((p * step).min(n), ((p + 1) * step).min(n));
         // SAFETY: each pointer is the start of a slice of `n` elements borrowed mutably for
         // the whole call (the parts finish before `run_parts` returns), and the parts'
