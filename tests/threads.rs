@@ -88,3 +88,25 @@ fn every_optimizer_updates_to_the_same_bits_on_one_and_two_threads() {
         assert_eq!(one, two, "{name} (optimizer {i}): {} threads", threads());
     }
 }
+
+/// Model B: its batch norms' element-wise passes (normalizing in training, the one-pass
+/// inference form, the input gradient) split by samples at batch 256 and in prediction.
+#[test]
+fn batch_norm_trains_and_predicts_to_the_same_bits_on_one_and_two_threads() {
+    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+    let data = fashion_like(512, 3);
+    let train = || {
+        let mut model = model_b(5);
+        model.fit(&data, Fit::new().batch_size(256).epochs(2).verbose(Verbosity::Silent)).unwrap();
+        let predicted = model.predict(&data).unwrap();
+        let mut bits: Vec<u32> =
+            mlp::tensors::snapshot(&model.net).iter().flatten().map(|v| v.to_bits()).collect();
+        bits.extend(predicted.iter().map(|v| v.to_bits()));
+        bits
+    };
+    set_threads(1);
+    let one = train();
+    set_threads(2);
+    let two = train();
+    assert_eq!(one, two, "{} threads", threads());
+}

@@ -29,17 +29,32 @@ fn parts(n: usize, t: usize) -> usize {
 ///
 /// # Panics
 /// A panic in `f` is re-raised here after every part finished.
+// The optimizers and the trainer, its users, need std.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) fn zip_parts<const M: usize, const R: usize>(
     muts: [&mut [f32]; M],
     reads: [&[f32]; R],
     f: impl Fn([&mut [f32]; M], [&[f32]; R]) + Sync,
 ) {
-    zip_parts_on(team::threads(), muts, reads, f)
+    zip_parts_on(team::threads(), LINE, muts, reads, f)
 }
 
-/// [`zip_parts`] for at most `t` threads.
+/// [`zip_parts`] over batches of samples `width` floats each (column-major matrices with
+/// `width` rows): every part holds whole samples, so `f` can walk them with
+/// `chunks_exact(width)` and know each element's feature.
+pub(crate) fn zip_columns<const M: usize, const R: usize>(
+    width: usize,
+    muts: [&mut [f32]; M],
+    reads: [&[f32]; R],
+    f: impl Fn([&mut [f32]; M], [&[f32]; R]) + Sync,
+) {
+    zip_parts_on(team::threads(), width.max(1), muts, reads, f)
+}
+
+/// [`zip_parts`] for at most `t` threads, with parts starting on multiples of `grain`.
 fn zip_parts_on<const M: usize, const R: usize>(
     t: usize,
+    grain: usize,
     muts: [&mut [f32]; M],
     reads: [&[f32]; R],
     f: impl Fn([&mut [f32]; M], [&[f32]; R]) + Sync,
@@ -51,7 +66,7 @@ fn zip_parts_on<const M: usize, const R: usize>(
     if parts == 1 {
         return f(muts, reads);
     }
-    let step = n.div_ceil(parts).next_multiple_of(LINE);
+    let step = n.div_ceil(parts).next_multiple_of(grain);
     let ptrs = Disjoint(muts.map(|s| s.as_mut_ptr()));
     team::run_parts(parts, &|p| {
         // In reverse, as `kernel::run` hands out a product's blocks: the calling thread
@@ -103,7 +118,7 @@ mod tests {
             for t in [1, 2, 3] {
                 let mut out = vec![0.0f32; n];
                 let mut hits = vec![0.0f32; n];
-                zip_parts_on(t, [&mut out, &mut hits], [&reads], |[out, hits], [x]| {
+                zip_parts_on(t, LINE, [&mut out, &mut hits], [&reads], |[out, hits], [x]| {
                     for ((o, h), x) in out.iter_mut().zip(hits.iter_mut()).zip(x) {
                         *o = x * 2.0;
                         *h += 1.0;
@@ -113,6 +128,20 @@ mod tests {
                 assert!(out.iter().zip(&reads).all(|(o, x)| *o == x * 2.0), "n {n}, t {t}");
             }
         }
+    }
+
+    #[test]
+    fn columns_stay_whole() {
+        // 784 floats per sample, 300 samples: two parts, split between samples.
+        let width = 784;
+        let mut x = vec![0.0f32; width * 300];
+        zip_parts_on(2, width, [&mut x], [], |[x], []| {
+            assert_eq!(x.len() % width, 0, "a part of {} floats", x.len());
+            for col in x.chunks_exact_mut(width) {
+                col.iter_mut().enumerate().for_each(|(i, v)| *v = i as f32);
+            }
+        });
+        assert!(x.chunks_exact(width).all(|c| c.iter().enumerate().all(|(i, v)| *v == i as f32)));
     }
 
     #[test]
@@ -128,7 +157,7 @@ mod tests {
         for (t, n) in [(1, 5), (2, 2 * PART_MIN + 5)] {
             let mut long = vec![1.0f32; n + 3];
             let short = vec![2.0f32; n];
-            zip_parts_on(t, [&mut long], [&short], |[w], [g]| {
+            zip_parts_on(t, LINE, [&mut long], [&short], |[w], [g]| {
                 w.iter_mut().zip(g).for_each(|(w, g)| *w -= g);
             });
             assert!(long[..n].iter().all(|&w| w == -1.0) && long[n..] == [1.0; 3], "threads {t}");

@@ -16,8 +16,6 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-// Used by the optimizers and the trainer, which need std.
-#[cfg(feature = "std")]
 mod elementwise;
 mod isa;
 mod portable;
@@ -28,6 +26,7 @@ mod simd;
 mod team;
 mod tiles;
 
+pub(crate) use elementwise::zip_columns;
 #[cfg(feature = "std")]
 pub(crate) use elementwise::zip_parts;
 pub use isa::Isa;
