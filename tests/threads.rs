@@ -89,24 +89,34 @@ fn every_optimizer_updates_to_the_same_bits_on_one_and_two_threads() {
     }
 }
 
-/// Model B: its batch norms' element-wise passes (normalizing in training, the one-pass
-/// inference form, the input gradient) split by samples at batch 256 and in prediction.
-#[test]
-fn batch_norm_trains_and_predicts_to_the_same_bits_on_one_and_two_threads() {
-    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+/// Trains `model()` two epochs at batch 256 and predicts: every tensor's bits and the
+/// predictions'.
+fn train_256<N, O, L>(model: impl Fn() -> Model<N, O, L>) -> Vec<u32>
+where
+    N: Layer<Input = Batch<784>, Output = Batch<10>>,
+    O: Optimizer,
+    L: Loss,
+{
     let data = fashion_like(512, 3);
-    let train = || {
-        let mut model = model_b(5);
-        model.fit(&data, Fit::new().batch_size(256).epochs(2).verbose(Verbosity::Silent)).unwrap();
-        let predicted = model.predict(&data).unwrap();
-        let mut bits: Vec<u32> =
-            mlp::tensors::snapshot(&model.net).iter().flatten().map(|v| v.to_bits()).collect();
-        bits.extend(predicted.iter().map(|v| v.to_bits()));
-        bits
-    };
+    let mut model = model();
+    model.fit(&data, Fit::new().batch_size(256).epochs(2).verbose(Verbosity::Silent)).unwrap();
+    let predicted = model.predict(&data).unwrap();
+    let mut bits: Vec<u32> =
+        mlp::tensors::snapshot(&model.net).iter().flatten().map(|v| v.to_bits()).collect();
+    bits.extend(predicted.iter().map(|v| v.to_bits()));
+    bits
+}
+
+/// Model B's batch norms (normalizing in training, the one-pass inference form, the input
+/// gradient) and model C's ELU and softmax (forward and derivative) split their
+/// element-wise passes by samples at batch 256 and in prediction.
+#[test]
+fn element_wise_passes_train_and_predict_to_the_same_bits_on_one_and_two_threads() {
+    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
     set_threads(1);
-    let one = train();
+    let (b1, c1) = (train_256(|| model_b(5)), train_256(|| model_c(5)));
     set_threads(2);
-    let two = train();
-    assert_eq!(one, two, "{} threads", threads());
+    let (b2, c2) = (train_256(|| model_b(5)), train_256(|| model_c(5)));
+    assert_eq!(b1, b2, "model B, {} threads", threads());
+    assert_eq!(c1, c2, "model C, {} threads", threads());
 }

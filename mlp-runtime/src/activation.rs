@@ -2,6 +2,7 @@
 //! (or, for GELU and swish, the pre-activation).
 
 use crate::fastmath;
+use crate::kernel::zip_columns;
 
 /// An activation, with Keras' defaults for its parameters.
 ///
@@ -66,7 +67,13 @@ impl Activation {
     }
 
     /// Applies the activation in place to `v`, a batch of samples of `width` floats each.
+    /// A large batch is shared among the kernel's threads, whole samples to each (the
+    /// same operations per element, so the same bits at any thread count).
     pub fn forward(&self, v: &mut [f32], width: usize) {
+        zip_columns(width, [v], [], |[v], []| self.forward_part(v, width))
+    }
+
+    fn forward_part(&self, v: &mut [f32], width: usize) {
         #[cfg(target_arch = "x86_64")]
         if crate::kernel::isa() >= crate::kernel::Isa::Avx2 {
             // SAFETY: `isa()` only names paths the CPU supports, and AVX2 implies AVX.
@@ -120,8 +127,18 @@ impl Activation {
 
     /// Gradient with respect to the pre-activation: `dz = f'(z) * dy` (for softmax, the
     /// Jacobian-vector product). `z` is the pre-activation (needed only when
-    /// [`Activation::needs_input`]), `y` the output.
+    /// [`Activation::needs_input`]), `y` the output. Shared among the kernel's threads
+    /// like [`Activation::forward`].
     pub fn backward(&self, z: &[f32], y: &[f32], dy: &[f32], dz: &mut [f32], width: usize) {
+        if self.needs_input() {
+            zip_columns(width, [dz], [z, y, dy], |[dz], [z, y, dy]| self.backward_part(z, y, dy, dz, width))
+        } else {
+            // `z` may be empty here: it must not bound the work.
+            zip_columns(width, [dz], [y, dy], |[dz], [y, dy]| self.backward_part(&[], y, dy, dz, width))
+        }
+    }
+
+    fn backward_part(&self, z: &[f32], y: &[f32], dy: &[f32], dz: &mut [f32], width: usize) {
         let each = |dz: &mut [f32], f: &dyn Fn(f32, f32) -> f32| {
             for ((d, &yv), &g) in dz.iter_mut().zip(y).zip(dy) {
                 *d = f(yv, g)
