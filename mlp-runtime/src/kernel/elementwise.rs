@@ -1,5 +1,7 @@
-//! Element-wise work over slices of one length (an optimizer's update of a tensor and its
-//! state, zeroing a gradient), cut into contiguous parts for the kernel's threads.
+//! Element-wise work cut into contiguous parts for the kernel's threads: an optimizer's
+//! update of a tensor and its state, the checks and passes around it ([`zip_parts`]), and
+//! passes over a batch by whole samples, such as batch norm's and the activations'
+//! ([`zip_columns`]).
 //!
 //! Each element is computed by the same operations whichever part holds it, so results
 //! do not depend on the thread count, as with [`gemm`](super::gemm).
@@ -8,7 +10,7 @@ use super::team;
 
 /// Fewer elements than this per part and the hand-off costs more than the part saves
 /// (an SGD update touches 12 bytes per element, about 0.1 ns on one core: a 16,384-element
-/// part is a few microseconds, the hand-off well under one).
+/// part takes about 2 us, the hand-off well under one).
 const PART_MIN: usize = 16 * 1024;
 
 /// Elements per cache line: part boundaries fall on multiples of it, so two parts share
