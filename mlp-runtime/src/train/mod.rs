@@ -382,7 +382,8 @@ where
             return Err(StepError::NonFiniteLoss(stats.loss));
         }
         self.net.backward(x, &self.dy, Backward { input_grad: false, fused_output: fused });
-        stats.loss += apply_update(&mut self.net, &mut self.optimizer)? as f32;
+        let (net, optimizer) = (&mut self.net, &mut self.optimizer);
+        stats.loss += crate::kernel::sharing_for_batch(x.len(), || apply_update(net, optimizer))? as f32;
         Ok(stats)
     }
 
