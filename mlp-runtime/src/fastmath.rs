@@ -25,7 +25,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     // Comparisons with NaN are false, so NaN passes both clamps and both selects.
     let c = if x > HI { HI } else { x };
     let c = if c < LO { LO } else { c };
-    let n = (c * LOG2E + ROUND) - ROUND;
+    let t = c * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = c - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_2e-4;
     let p = p * r + 1.398_2e-3;
@@ -34,8 +35,12 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let y = p * r * r + r + 1.0;
-    // 2^n from its bits; n is in [-126, 127] after the clamps (and 0 for NaN).
-    let e = y * f32::from_bits(((n as i32 + 127) << 23) as u32);
+    // 2^n from its bits. `n` as an integer is read from `t`'s low bits (`t` is ROUND + n
+    // with a unit last place), not converted with `as i32`, whose saturating conversion
+    // does not vectorize (the loops ran it one lane at a time). n is in [-126, 127] after
+    // the clamps; for NaN the bits are garbage, but `y` is NaN and so is the product.
+    let n_int = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let e = y * f32::from_bits((n_int.wrapping_add(127) << 23) as u32);
     if x < LO {
         0.0
     } else if x > HI {
@@ -109,6 +114,27 @@ mod tests {
     fn exp_is_within_two_ulps() {
         for x in grid() {
             assert!(ulps(exp(x), x.exp()) <= 2, "exp({x}) = {} vs {}", exp(x), x.exp());
+        }
+    }
+
+    #[test]
+    fn exp_takes_the_exponent_from_bits_as_a_conversion_would() {
+        // The same scaling as `n as i32` would give, on a spread of every magnitude and
+        // sign (about a million floats) and both ends of the clamped range.
+        let by_conversion = |x: f32| {
+            let c = x.clamp(-87.336_54, 88.376_26);
+            let n = (c * LOG2E + ROUND) - ROUND;
+            n as i32
+        };
+        for bits in (0..=u32::MAX).step_by(4099).chain([0x42b0_c0a5, 0xc2ae_ac50]) {
+            let x = f32::from_bits(bits);
+            if x.is_nan() {
+                continue;
+            }
+            let c = x.clamp(-87.336_54, 88.376_26);
+            let t = c * LOG2E + ROUND;
+            let n_int = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+            assert_eq!(n_int, by_conversion(x), "x = {x}");
         }
     }
 
