@@ -396,12 +396,13 @@ mod tests {
 
     #[test]
     fn the_epilogue_gives_the_bits_of_separate_passes() {
-        // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 32) and
-        // the copied outer form (k < 32), on one and two threads; NaN through ReLU too; and
+        // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 64) and
+        // the copied outer form (k < 64), on one and two threads; NaN through ReLU too; and
         // the outer form's layout with sums of several blocks.
         for isa in Isa::supported_all() {
             for &(m, k, n, outer) in &[
                 (300, 784, 5, false),
+                (33, 70, 13, false),
                 (33, 40, 13, false),
                 (32, 4, 32, false),
                 (7, 1, 9, false),

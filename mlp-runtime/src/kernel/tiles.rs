@@ -87,9 +87,11 @@ impl Job<'_> {
     }
 }
 
-/// Below this `k`, the dot form's sums across lanes cost more than copying `A` (the tiny
-/// network's `32x4x32` forward product: 1.9 us as dots, 0.4 us copied; `--kernel`).
-const DOT_MIN_K: usize = 32;
+/// Below this `k`, the dot form's sums across lanes cost more than copying `A` (`--kernel`,
+/// the tiny network's forward products: `32x4x32` 1.9 us as dots, 0.4 us copied; `16x32x32`
+/// on AVX-512 0.9 us as dots, 0.43-0.59 copied). Model A's `10x100` products are no faster
+/// copied at batch 1 or 32, so 100 stays above it.
+const DOT_MIN_K: usize = 64;
 
 /// Columns of `B` per block of the dot form: about 256 KiB of `B`, which then stays in
 /// the L2 cache while every row of `A` passes over it.
