@@ -92,7 +92,7 @@ fn parse() -> Result<Args, String> {
             "--profile" => {
                 // `--profile MODEL BATCH STEPS`: only training steps, for perf or callgrind
                 // (model P or PB: prediction passes of model A or B over BATCH samples; model F:
-                // STEPS epochs of `Model::fit` with model A).
+                // STEPS epochs of `Model::fit` with model A, FT with the tiny network).
                 let model = it.next().ok_or("--profile needs a model")?;
                 let batch = num(it.next(), &f)?;
                 let steps = num(it.next(), &f)?;
@@ -375,14 +375,29 @@ fn profile(model: &str, batch: usize, steps: usize) {
                 passes(model_b(1), batch, steps)
             }
         }
-        // `Model::fit`: STEPS epochs of model A over 60,000 samples in batches of BATCH.
-        "F" => {
-            let data = fashion_like(60_000, 1);
-            let mut m = model_a(1);
-            let t0 = Instant::now();
-            m.fit(&data, quiet_fit(batch).epochs(steps)).expect("an epoch");
-            let per = t0.elapsed().as_secs_f64() * 1e6 / (steps * 60_000usize.div_ceil(batch)) as f64;
-            eprintln!("{per:.1} us per step, fit included");
+        // `Model::fit`: STEPS epochs of model A over 60,000 samples (F) or of the tiny
+        // network over 10,000 (FT), in batches of BATCH.
+        "F" | "FT" => {
+            fn epochs<const I: usize, const OUT: usize, N, O, L>(
+                mut m: Model<N, O, L>,
+                data: &Dataset,
+                batch: usize,
+                epochs: usize,
+            ) where
+                N: Layer<Input = Batch<I>, Output = Batch<OUT>>,
+                O: Optimizer,
+                L: Loss,
+            {
+                let t0 = Instant::now();
+                m.fit(data, quiet_fit(batch).epochs(epochs)).expect("an epoch");
+                let per = t0.elapsed().as_secs_f64() * 1e6 / (epochs * data.len().div_ceil(batch)) as f64;
+                eprintln!("{per:.1} us per step, fit included");
+            }
+            if model == "F" {
+                epochs(model_a(1), &fashion_like(60_000, 1), batch, steps)
+            } else {
+                epochs(model_t(1), &tiny_data(10_000, 1), batch, steps)
+            }
         }
         "A" => run(model_a(1), &fashion_like(batch, 1), batch, steps),
         "B" => run(model_b(1), &fashion_like(batch, 1), batch, steps),

@@ -35,9 +35,10 @@ pub fn model_c(seed: u64) -> Model<DropoutMlp, Adam, SparseCategoricalCrossentro
     Model::compile(DropoutMlp::seeded(seed), Adam::new(1e-3), SparseCategoricalCrossentropy::new()).seed(seed)
 }
 
-/// Model T compiled as the comparison trains it.
+/// Model T compiled as the comparison trains it: a regression, so no accuracy beside the
+/// loss (the PyTorch side computes none either; Keras would not for MSE).
 pub fn model_t(seed: u64) -> Model<Tiny, Adam, MeanSquaredError> {
-    Model::compile(Tiny::seeded(seed), Adam::new(1e-3), MeanSquaredError).seed(seed)
+    Model::compile(Tiny::seeded(seed), Adam::new(1e-3), MeanSquaredError).seed(seed).with_metrics(&[])
 }
 
 /// Synthetic data shaped like Fashion-MNIST: `n` samples of 784 floats uniform in [0, 1],

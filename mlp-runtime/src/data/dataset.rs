@@ -85,17 +85,31 @@ fn check_classes(classes: &[u32]) -> Result<(), DataError> {
     }
 }
 
-/// Copies `src` (row `sample` of the dataset) into `dst`, checking in the same pass
-/// that every value is finite.
-fn copy_finite(dst: &mut [f32], src: &[f32], sample: usize, what: &'static str) -> Result<(), DataError> {
-    dst.copy_from_slice(src);
-    // The row is still in cache: checking it costs a fraction of the copy.
-    if crate::finite::all_finite(src) {
+/// Copies row `i` of the dataset (`row(i)`, `width` floats) for each `i` in `indices` into
+/// consecutive rows of `dst`, then checks that every value copied is finite, naming the
+/// first that is not by its sample and column. One check over the batch, not one per row,
+/// and inlined so a constant `width` (a batch's) copies small rows without a call: the
+/// tiny 4-input network's epochs spent 5% of their time in `memmove` for 16-byte rows.
+#[inline(always)]
+fn gather_finite<'a>(
+    dst: &mut [f32],
+    width: usize,
+    indices: &[usize],
+    row: impl Fn(usize) -> Option<&'a [f32]>,
+    what: &'static str,
+) -> Result<(), DataError> {
+    for (dst, &i) in dst.chunks_exact_mut(width).zip(indices) {
+        if let Some(src) = row(i) {
+            dst.copy_from_slice(&src[..width]);
+        }
+    }
+    let filled = &dst[..(indices.len() * width).min(dst.len())];
+    if crate::finite::all_finite(filled) {
         return Ok(());
     }
-    first_non_finite(src, src.len(), what).map_err(|e| match e {
-        DataError::NonFinite { column, what, value, .. } => {
-            DataError::NonFinite { sample, column, what, value }
+    first_non_finite(filled, width, what).map_err(|e| match e {
+        DataError::NonFinite { sample, column, what, value } => {
+            DataError::NonFinite { sample: indices[sample], column, what, value }
         }
         other => other,
     })
@@ -461,12 +475,7 @@ impl Dataset {
         }
         self.check_indices(indices)?;
         x.set_len(indices.len());
-        for (dst, &i) in x.as_mut_slice().chunks_exact_mut(N).zip(indices) {
-            if let Some(src) = self.sample(i) {
-                copy_finite(dst, src, i, "feature")?;
-            }
-        }
-        Ok(())
+        gather_finite(x.as_mut_slice(), N, indices, |i| self.sample(i), "feature")
     }
 
     /// Asks the CPU to start loading the features of the samples at `indices` into its
@@ -513,11 +522,7 @@ impl Dataset {
                 if let TargetBuf::Values(buf) = out {
                     buf.clear();
                     buf.resize(indices.len() * width, 0.0);
-                    for (dst, &i) in buf.chunks_exact_mut(*width).zip(indices) {
-                        if let Some(src) = row(data, *width, i) {
-                            copy_finite(dst, src, i, "target")?;
-                        }
-                    }
+                    gather_finite(buf, *width, indices, |i| row(data, *width, i), "target")?;
                 }
             }
             TargetData::Unlabeled(_) => return Err(DataError::Unlabeled { what: "fill_targets" }),
@@ -569,12 +574,7 @@ impl Dataset {
         }
         self.check_indices(indices)?;
         y.set_len(indices.len());
-        for (dst, &i) in y.as_mut_slice().chunks_exact_mut(M).zip(indices) {
-            if let Some(src) = row(data, M, i) {
-                copy_finite(dst, src, i, "target")?;
-            }
-        }
-        Ok(())
+        gather_finite(y.as_mut_slice(), M, indices, |i| row(data, M, i), "target")
     }
 }
 
