@@ -19,6 +19,7 @@ unsafe fn first(n: usize) -> __m256i {
 // touch only the lanes below `n`.
 unsafe impl Simd for F32x8 {
     const LANES: usize = 8;
+    const REGISTERS: usize = 16;
     #[inline(always)]
     unsafe fn zero() -> Self {
         F32x8(unsafe { _mm256_setzero_ps() })

@@ -18,6 +18,7 @@ fn first(n: usize) -> __mmask16 {
 // stores touch only the lanes below `n`, and masked-off lanes never fault.
 unsafe impl Simd for F32x16 {
     const LANES: usize = 16;
+    const REGISTERS: usize = 32;
     #[inline(always)]
     unsafe fn zero() -> Self {
         F32x16(unsafe { _mm512_setzero_ps() })

@@ -13,6 +13,7 @@ pub(crate) struct F32x4([f32; 4]);
 // SAFETY: plain Rust on an array; the pointer methods touch exactly the lanes they name.
 unsafe impl Simd for F32x4 {
     const LANES: usize = 4;
+    const REGISTERS: usize = 16;
     #[inline(always)]
     unsafe fn zero() -> Self {
         F32x4([0.0; 4])

@@ -11,6 +11,8 @@
 pub(crate) unsafe trait Simd: Copy {
     /// Floats per register.
     const LANES: usize;
+    /// Vector registers the path has: the dot form's widest tile needs 32.
+    const REGISTERS: usize;
     /// All lanes 0.
     unsafe fn zero() -> Self;
     /// All lanes `x`.
