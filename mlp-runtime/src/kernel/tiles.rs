@@ -8,8 +8,9 @@
 //!   buffers where a panel serves more than one tile, the sum taken in blocks of `KC`
 //!   terms and the columns in blocks of `NC`, so the panels stay in L1 and L2;
 //! - **dot** (`A`'s rows and `B`'s columns contiguous: the forward pass, `W^T x`): a tile
-//!   of 4 rows by 3 columns (8 by 1 for a single column) of dot products, each a register
-//!   of partial sums over `k`, summed across lanes at the end.
+//!   of 4 rows by 3 columns (6 by 4 on paths with 32 registers, 8 by 1 for a single
+//!   column) of dot products, each a register of partial sums over `k`, summed across
+//!   lanes at the end.
 //!
 //! Every element of `C` is computed by the same operations in the same order wherever its
 //! tile falls, so splitting the rows or columns of `C` among threads (see `team.rs`) does
