@@ -250,19 +250,7 @@ mod tests {
             f32::NEG_INFINITY,
             f32::NAN,
         ]);
-        let acts = [
-            Activation::Linear,
-            Activation::Relu,
-            Activation::LeakyRelu(0.3),
-            Activation::Elu(1.0),
-            Activation::Selu,
-            Activation::Gelu,
-            Activation::Swish,
-            Activation::Tanh,
-            Activation::Sigmoid,
-            Activation::Softmax,
-        ];
-        for act in acts {
+        for act in crate::gradcheck::EVERY_ACTIVATION {
             let width = if act == Activation::Softmax { 3 } else { 1 };
             let len = x.len() / width * width;
             let mut want = x[..len].to_vec();
