@@ -432,15 +432,10 @@ unsafe fn dot<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
                 }
                 while j < je {
                     let w = (je - j).min(3);
-                    // SAFETY: as above, columns j..j + w.
+                    // SAFETY: as above, columns j..j + w (WIDE_R = 4 + 2 rows).
                     unsafe {
-                        for r in 0..WIDE_R / 2 {
-                            match w {
-                                1 => dot_tile::<V, 2, 1>(job, i + 2 * r, j),
-                                2 => dot_tile::<V, 2, 2>(job, i + 2 * r, j),
-                                _ => dot_tile::<V, 2, 3>(job, i + 2 * r, j),
-                            }
-                        }
+                        dot_small::<V>(job, i, 4, j, w);
+                        dot_small::<V>(job, i + 4, 2, j, w);
                     }
                     j += w;
                 }
@@ -453,27 +448,38 @@ unsafe fn dot<V: Simd>(job: &Job, rows: Range<usize>, cols: Range<usize>) {
             while j < je {
                 let w = (je - j).min(3);
                 // SAFETY: rows i..i + r and columns j..j + w lie inside the caller's block.
-                unsafe {
-                    match (r, w) {
-                        (1, 1) => dot_tile::<V, 1, 1>(job, i, j),
-                        (1, 2) => dot_tile::<V, 1, 2>(job, i, j),
-                        (1, _) => dot_tile::<V, 1, 3>(job, i, j),
-                        (2, 1) => dot_tile::<V, 2, 1>(job, i, j),
-                        (2, 2) => dot_tile::<V, 2, 2>(job, i, j),
-                        (2, _) => dot_tile::<V, 2, 3>(job, i, j),
-                        (3, 1) => dot_tile::<V, 3, 1>(job, i, j),
-                        (3, 2) => dot_tile::<V, 3, 2>(job, i, j),
-                        (3, _) => dot_tile::<V, 3, 3>(job, i, j),
-                        (_, 1) => dot_tile::<V, 4, 1>(job, i, j),
-                        (_, 2) => dot_tile::<V, 4, 2>(job, i, j),
-                        (_, _) => dot_tile::<V, 4, 3>(job, i, j),
-                    }
-                }
+                unsafe { dot_small::<V>(job, i, r, j, w) };
                 j += w;
             }
             i += r;
         }
         jb = je;
+    }
+}
+
+/// A tile of the 4 x 3 family: `r` (1 to 4) rows from `i` by `w` (1 to 3) columns from `j`.
+///
+/// # Safety
+/// Rows i..i + r and columns j..j + w of `C` lie inside the caller's block of a product
+/// `kernel::gemm` checked.
+#[inline(always)]
+unsafe fn dot_small<V: Simd>(job: &Job, i: usize, r: usize, j: usize, w: usize) {
+    // SAFETY: forwarded.
+    unsafe {
+        match (r, w) {
+            (1, 1) => dot_tile::<V, 1, 1>(job, i, j),
+            (1, 2) => dot_tile::<V, 1, 2>(job, i, j),
+            (1, _) => dot_tile::<V, 1, 3>(job, i, j),
+            (2, 1) => dot_tile::<V, 2, 1>(job, i, j),
+            (2, 2) => dot_tile::<V, 2, 2>(job, i, j),
+            (2, _) => dot_tile::<V, 2, 3>(job, i, j),
+            (3, 1) => dot_tile::<V, 3, 1>(job, i, j),
+            (3, 2) => dot_tile::<V, 3, 2>(job, i, j),
+            (3, _) => dot_tile::<V, 3, 3>(job, i, j),
+            (_, 1) => dot_tile::<V, 4, 1>(job, i, j),
+            (_, 2) => dot_tile::<V, 4, 2>(job, i, j),
+            (_, _) => dot_tile::<V, 4, 3>(job, i, j),
+        }
     }
 }
 
