@@ -32,10 +32,16 @@ std::thread_local! {
 /// in half the runs against 290-350 on one.
 #[cfg(feature = "std")]
 pub(crate) fn sharing_for_batch<R>(batch: usize, f: impl FnOnce() -> R) -> R {
-    let before = SHARE.with(|s| s.replace(batch >= super::REUSE));
-    let r = f();
-    SHARE.with(|s| s.set(before));
-    r
+    /// Puts the setting back when dropped, so a panic in `f` (a user's optimizer) that
+    /// the caller catches does not leave this thread's later updates unshared.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SHARE.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SHARE.with(|s| s.replace(batch >= super::REUSE)));
+    f()
 }
 
 /// The parts `n` elements are cut into for `t` threads: a fixed function of `n` and `t`.
@@ -169,6 +175,14 @@ mod tests {
             }
         });
         assert!(x.chunks_exact(width).all(|c| c.iter().enumerate().all(|(i, v)| *v == i as f32)));
+    }
+
+    #[test]
+    #[cfg(feature = "std")]
+    fn sharing_is_restored_after_a_panic() {
+        let caught = std::panic::catch_unwind(|| sharing_for_batch(1, || panic!("an optimizer failed")));
+        assert!(caught.is_err());
+        assert!(SHARE.with(|s| s.get()), "the setting before the call is back");
     }
 
     #[test]
