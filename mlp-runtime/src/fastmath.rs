@@ -16,15 +16,17 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 /// `x + ROUND - ROUND` rounds `x` to the nearest integer for |x| < 2^22 without a call.
 const ROUND: f32 = 12_582_912.0;
 
+/// The range [`exp`] computes: below `EXP_LO` it is 0, above `EXP_HI` infinity.
+const EXP_HI: f32 = 88.376_26;
+const EXP_LO: f32 = -87.336_54;
+
 /// `e^x`. Below -87.34 it is 0 (where `std` still gives subnormals), above 88.37
 /// infinity (`std` from 88.72): the range where `2^n` is a normal float.
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
-    const HI: f32 = 88.376_26;
-    const LO: f32 = -87.336_54;
     // Comparisons with NaN are false, so NaN passes both clamps and both selects.
-    let c = if x > HI { HI } else { x };
-    let c = if c < LO { LO } else { c };
+    let c = if x > EXP_HI { EXP_HI } else { x };
+    let c = if c < EXP_LO { EXP_LO } else { c };
     let t = c * LOG2E + ROUND;
     let n = t - ROUND;
     let r = c - n * LN2_HI - n * LN2_LO;
@@ -41,9 +43,9 @@ pub(crate) fn exp(x: f32) -> f32 {
     // the clamps; for NaN the bits are garbage, but `y` is NaN and so is the product.
     let n_int = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let e = y * f32::from_bits((n_int.wrapping_add(127) << 23) as u32);
-    if x < LO {
+    if x < EXP_LO {
         0.0
-    } else if x > HI {
+    } else if x > EXP_HI {
         f32::INFINITY
     } else {
         e
@@ -122,7 +124,7 @@ mod tests {
         // The same scaling as `n as i32` would give, on a spread of every magnitude and
         // sign (about a million floats) and both ends of the clamped range.
         let by_conversion = |x: f32| {
-            let c = x.clamp(-87.336_54, 88.376_26);
+            let c = x.clamp(EXP_LO, EXP_HI);
             let n = (c * LOG2E + ROUND) - ROUND;
             n as i32
         };
@@ -131,7 +133,7 @@ mod tests {
             if x.is_nan() {
                 continue;
             }
-            let c = x.clamp(-87.336_54, 88.376_26);
+            let c = x.clamp(EXP_LO, EXP_HI);
             let t = c * LOG2E + ROUND;
             let n_int = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
             assert_eq!(n_int, by_conversion(x), "x = {x}");
