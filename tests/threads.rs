@@ -89,6 +89,73 @@ fn every_optimizer_updates_to_the_same_bits_on_one_and_two_threads() {
     }
 }
 
+/// A user's optimizer, which implements `update` only: the trainer's `update_and_zero`
+/// falls back to the trait's default.
+struct HalfStep;
+
+impl Optimizer for HalfStep {
+    fn name(&self) -> &'static str {
+        "half step"
+    }
+    fn learning_rate(&self) -> f32 {
+        0.5
+    }
+    fn set_learning_rate(&mut self, _: f32) {}
+    fn begin_step(&mut self) {}
+    fn update(&mut self, _: usize, value: &mut [f32], grad: &[f32]) {
+        value.iter_mut().zip(grad).for_each(|(w, g)| *w -= 0.5 * g);
+    }
+    fn iterations(&self) -> u64 {
+        0
+    }
+    fn state(&self) -> Vec<(String, Vec<f32>)> {
+        vec![]
+    }
+    fn set_state(&mut self, _: u64, _: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
+        Ok(())
+    }
+}
+
+/// `update_and_zero`, which the trainer calls and the optimizers here fuse (the gradient
+/// zeroed a chunk at a time as the update reads it, in parts on two threads), updates to
+/// the bits `update` gives on one thread and the portable path, and leaves the gradient all
+/// zeros: every optimizer, wrappers included, and a user's that has only `update`, on
+/// every path this CPU has (the update loops are compiled for each path's vectors).
+#[test]
+fn update_and_zero_is_update_then_zeroing() {
+    let _one_at_a_time = THREADS.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 100_003;
+    let grad: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) * 1e-3).collect();
+    let all = || {
+        let mut all = every_optimizer();
+        all.push(Box::new(HalfStep));
+        all
+    };
+    let bits = |w: &[f32]| w.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for i in 0..all().len() {
+        set_threads(1);
+        let mut read = all().swap_remove(i);
+        let mut want = vec![0.5f32; n];
+        for _ in 0..3 {
+            read.begin_step();
+            with_isa(Isa::Portable, || read.update(0, &mut want, &grad));
+        }
+        assert_ne!(want, vec![0.5f32; n], "{}: the weights moved", read.name());
+        for (isa, t) in Isa::supported_all().into_iter().flat_map(|isa| [(isa, 1), (isa, 2)]) {
+            set_threads(t);
+            let mut consumed = all().swap_remove(i);
+            let (mut w, mut g) = (vec![0.5f32; n], grad.clone());
+            for _ in 0..3 {
+                consumed.begin_step();
+                g.copy_from_slice(&grad);
+                with_isa(isa, || consumed.update_and_zero(0, &mut w, &mut g));
+                assert!(g.iter().all(|&g| g == 0.0), "{} (optimizer {i}), {isa}, {t} threads", read.name());
+            }
+            assert_eq!(bits(&want), bits(&w), "{} (optimizer {i}), {isa}, {t} threads", read.name());
+        }
+    }
+}
+
 /// Trains `model()` two epochs at batch 256 and predicts: every tensor's bits and the
 /// predictions'.
 fn train_256<N, O, L>(model: impl Fn() -> Model<N, O, L>) -> Vec<u32>

@@ -28,7 +28,7 @@ mod tiles;
 
 pub(crate) use elementwise::zip_columns;
 #[cfg(feature = "std")]
-pub(crate) use elementwise::{sharing_for_batch, zip_parts};
+pub(crate) use elementwise::{sharing_for_batch, update_parts, zip_parts, Grad};
 pub use isa::Isa;
 pub use team::{set_threads, threads};
 use tiles::{Epilogue, Job};

@@ -1,9 +1,9 @@
 //! Adagrad, Keras' `Adagrad`.
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// Adagrad, Keras 3's `Adagrad` (defaults: learning rate 1e-3, initial accumulator 0.1,
 /// `epsilon` 1e-7).
@@ -54,6 +54,20 @@ impl Adagrad {
     }
 
     weight_decay_builders!();
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        let (lr, eps) = (self.core.lr, self.epsilon);
+        let [acc] = &mut self.core.slots;
+        let acc = acc.get(slot, value.len());
+        update_parts([value, acc], grad, |[value, acc], grad| {
+            for ((w, a), &g) in value.iter_mut().zip(acc.iter_mut()).zip(grad) {
+                *a += g * g;
+                *w -= lr * g / (*a + eps).sqrt();
+            }
+        });
+    }
 }
 
 impl Default for Adagrad {
@@ -70,17 +84,7 @@ impl Optimizer for Adagrad {
 
     bookkeeping!();
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let (lr, eps) = (self.core.lr, self.epsilon);
-        let [acc] = &mut self.core.slots;
-        let acc = acc.get(slot, value.len());
-        zip_parts([value, acc], [grad], |[value, acc], [grad]| {
-            for ((w, a), &g) in value.iter_mut().zip(acc.iter_mut()).zip(grad) {
-                *a += g * g;
-                *w -= lr * g / (*a + eps).sqrt();
-            }
-        });
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore([true], iterations, state)

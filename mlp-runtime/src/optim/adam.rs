@@ -1,9 +1,9 @@
 //! Adam, Keras' `Adam` (and the update `AdamW` shares).
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// Adam, Keras 3's `Adam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7, no AMSGrad).
@@ -64,7 +64,7 @@ impl AdamRule {
     }
 
     /// The Adam update of one tensor.
-    pub(crate) fn step(&self, core: &mut Core<3>, slot: usize, value: &mut [f32], grad: &[f32]) {
+    pub(crate) fn step(&self, core: &mut Core<3>, slot: usize, value: &mut [f32], grad: Grad<'_>) {
         let t = core.iterations.max(1) as f64;
         let (b1, b2) = (self.beta_1, self.beta_2);
         // Step constants in f64: beta^t for large t is where f32 would lose the most.
@@ -77,7 +77,7 @@ impl AdamRule {
         let v = v.get(slot, n);
         if self.amsgrad {
             let vh = v_hat.get(slot, n);
-            zip_parts([value, m, v, vh], [grad], |[value, m, v, vh], [grad]| {
+            update_parts([value, m, v, vh], grad, |[value, m, v, vh], grad| {
                 for ((((w, m), v), vh), &g) in
                     value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(vh.iter_mut()).zip(grad)
                 {
@@ -88,7 +88,7 @@ impl AdamRule {
                 }
             });
         } else {
-            zip_parts([value, m, v], [grad], |[value, m, v], [grad]| {
+            update_parts([value, m, v], grad, |[value, m, v], grad| {
                 for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
                     *m += (g - *m) * c1;
                     *v += (g * g - *v) * c2;
@@ -169,6 +169,12 @@ impl Adam {
 
     adam_settings!();
     weight_decay_builders!();
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        self.rule.step(&mut self.core, slot, value, grad);
+    }
 }
 
 impl Default for Adam {
@@ -185,9 +191,7 @@ impl Optimizer for Adam {
 
     bookkeeping!();
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.rule.step(&mut self.core, slot, value, grad);
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore(self.rule.used(), iterations, state)

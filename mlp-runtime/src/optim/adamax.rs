@@ -1,9 +1,9 @@
 //! Adamax, Keras' `Adamax`.
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// Adamax, Keras 3's `Adamax` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7): Adam with the infinity norm in place of the second moment.
@@ -47,6 +47,25 @@ impl Adamax {
 
     beta_epsilon_settings!();
     weight_decay_builders!();
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        let t = self.core.iterations.max(1) as f64;
+        // The step constant in f64, like Adam's: beta_1^t is where f32 would lose the most.
+        let alpha = (self.core.lr as f64 / (1.0 - (self.beta_1 as f64).powf(t))) as f32;
+        let (c1, b2, eps) = (1.0 - self.beta_1, self.beta_2, self.epsilon);
+        let n = value.len();
+        let [m, u] = &mut self.core.slots;
+        let (m, u) = (m.get(slot, n), u.get(slot, n));
+        update_parts([value, m, u], grad, |[value, m, u], grad| {
+            for (((w, m), u), &g) in value.iter_mut().zip(m.iter_mut()).zip(u.iter_mut()).zip(grad) {
+                *m += (g - *m) * c1;
+                *u = (b2 * *u).max(g.abs());
+                *w -= alpha * *m / (*u + eps);
+            }
+        });
+    }
 }
 
 impl Default for Adamax {
@@ -63,22 +82,7 @@ impl Optimizer for Adamax {
 
     bookkeeping!();
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let t = self.core.iterations.max(1) as f64;
-        // The step constant in f64, like Adam's: beta_1^t is where f32 would lose the most.
-        let alpha = (self.core.lr as f64 / (1.0 - (self.beta_1 as f64).powf(t))) as f32;
-        let (c1, b2, eps) = (1.0 - self.beta_1, self.beta_2, self.epsilon);
-        let n = value.len();
-        let [m, u] = &mut self.core.slots;
-        let (m, u) = (m.get(slot, n), u.get(slot, n));
-        zip_parts([value, m, u], [grad], |[value, m, u], [grad]| {
-            for (((w, m), u), &g) in value.iter_mut().zip(m.iter_mut()).zip(u.iter_mut()).zip(grad) {
-                *m += (g - *m) * c1;
-                *u = (b2 * *u).max(g.abs());
-                *w -= alpha * *m / (*u + eps);
-            }
-        });
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore([true, true], iterations, state)

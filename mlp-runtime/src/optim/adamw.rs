@@ -1,9 +1,10 @@
 //! AdamW: Adam with decoupled weight decay, Keras' `AdamW`.
 
 use super::adam::{adam_settings, AdamRule};
-use super::state::{bookkeeping, Core};
+use super::state::{bookkeeping, update_via_apply, Core};
 use super::weight_decay::weight_decay_builders;
 use super::{OptimError, Optimizer};
+use crate::kernel::Grad;
 
 /// Adam with decoupled weight decay, Keras 3's `AdamW` (defaults: learning rate 1e-3,
 /// weight decay 0.004, and Adam's).
@@ -40,6 +41,12 @@ impl AdamW {
 
     adam_settings!();
     weight_decay_builders!();
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        self.rule.step(&mut self.core, slot, value, grad);
+    }
 }
 
 impl Default for AdamW {
@@ -56,9 +63,7 @@ impl Optimizer for AdamW {
 
     bookkeeping!();
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        self.rule.step(&mut self.core, slot, value, grad);
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore(self.rule.used(), iterations, state)

@@ -162,7 +162,7 @@ impl<O> Clipped<O> {
 
 impl<O: Optimizer> Optimizer for Clipped<O> {
     forward!(
-        inner: name, learning_rate, set_learning_rate, begin_step, update, weight_decay_settings,
+        inner: name, learning_rate, set_learning_rate, begin_step, update, update_and_zero, weight_decay_settings,
         iterations, state, set_state
     );
 

@@ -6,7 +6,8 @@
 //! 2. the gradients are clipped as [`Optimizer::clip`] asks (see [`clip`]);
 //! 3. once per trainable tensor, in visit order: the weight decay
 //!    [`Optimizer::weight_decay_settings`] asks for, unless the tensor is excluded (see
-//!    [`WeightDecay`]), then `update(slot, value, grad)`.
+//!    [`WeightDecay`]), then `update_and_zero(slot, value, grad)`: [`Optimizer::update`],
+//!    with the gradient left zeroed for the next step.
 //!
 //! The optimizers here share a large tensor's update among the kernel's threads
 //! ([`crate::kernel::threads`]), in contiguous parts: each element gets the same
@@ -118,6 +119,14 @@ pub trait Optimizer {
     ///
     /// If a slot's tensor changes length (a different network), its state starts afresh.
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]);
+    /// [`Optimizer::update`], then `grad` all zeros, ready for the next step's backward
+    /// pass to add into: what the trainer calls. The optimizers here zero the gradient as
+    /// they read it, which spares the trainer a pass over every gradient after the
+    /// update; this default updates, then zeroes.
+    fn update_and_zero(&mut self, slot: usize, value: &mut [f32], grad: &mut [f32]) {
+        self.update(slot, value, grad);
+        crate::kernel::zip_parts([grad], [], |[g], []| g.fill(0.0));
+    }
     /// Gradient clipping this optimizer asks for (Keras' clipvalue / clipnorm / global_clipnorm).
     fn clip(&self) -> Clip {
         Clip::NONE
@@ -159,6 +168,9 @@ impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
     }
     fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
         (**self).update(slot, value, grad)
+    }
+    fn update_and_zero(&mut self, slot: usize, value: &mut [f32], grad: &mut [f32]) {
+        (**self).update_and_zero(slot, value, grad)
     }
     fn clip(&self) -> Clip {
         (**self).clip()
@@ -243,6 +255,11 @@ macro_rules! forward {
     (@ $inner:ident update) => {
         fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
             self.$inner.update(slot, value, grad)
+        }
+    };
+    (@ $inner:ident update_and_zero) => {
+        fn update_and_zero(&mut self, slot: usize, value: &mut [f32], grad: &mut [f32]) {
+            self.$inner.update_and_zero(slot, value, grad)
         }
     };
     (@ $inner:ident clip) => {

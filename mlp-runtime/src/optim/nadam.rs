@@ -1,9 +1,9 @@
 //! Nadam: Adam with Nesterov momentum, Keras' `Nadam`.
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// Nadam, Keras 3's `Nadam` (defaults: learning rate 1e-3, `beta_1` 0.9, `beta_2` 0.999,
 /// `epsilon` 1e-7), Dozat's Adam with Nesterov momentum and a momentum schedule.
@@ -57,6 +57,35 @@ impl Nadam {
     fn advance(&mut self, t: u64) {
         self.u_product *= self.u(t) as f32;
     }
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        // Guard against an update without begin_step: treat it as step 1.
+        let t = self.core.iterations.max(1);
+        let u_t = self.u(t);
+        let u_next = self.u(t + 1);
+        let prod = if self.core.iterations == 0 { u_t } else { self.u_product as f64 };
+        let prod_next = prod * u_next;
+        // m_hat = a * m + b * g, v_hat = v * c.
+        let a = (u_next / (1.0 - prod_next)) as f32;
+        let b = ((1.0 - u_t) / (1.0 - prod)) as f32;
+        let c = (1.0 / (1.0 - (self.beta_2 as f64).powf(t as f64))) as f32;
+        let (c1, c2, lr, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.core.lr, self.epsilon);
+        let n = value.len();
+        let [m, v] = &mut self.core.slots;
+        let m = m.get(slot, n);
+        let v = v.get(slot, n);
+        update_parts([value, m, v], grad, |[value, m, v], grad| {
+            for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
+                *m += (g - *m) * c1;
+                *v += (g * g - *v) * c2;
+                let m_hat = a * *m + b * g;
+                let v_hat = *v * c;
+                *w -= m_hat * lr / (v_hat.sqrt() + eps);
+            }
+        });
+    }
 }
 
 impl Default for Nadam {
@@ -78,32 +107,7 @@ impl Optimizer for Nadam {
         self.advance(self.core.iterations);
     }
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        // Guard against an update without begin_step: treat it as step 1.
-        let t = self.core.iterations.max(1);
-        let u_t = self.u(t);
-        let u_next = self.u(t + 1);
-        let prod = if self.core.iterations == 0 { u_t } else { self.u_product as f64 };
-        let prod_next = prod * u_next;
-        // m_hat = a * m + b * g, v_hat = v * c.
-        let a = (u_next / (1.0 - prod_next)) as f32;
-        let b = ((1.0 - u_t) / (1.0 - prod)) as f32;
-        let c = (1.0 / (1.0 - (self.beta_2 as f64).powf(t as f64))) as f32;
-        let (c1, c2, lr, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.core.lr, self.epsilon);
-        let n = value.len();
-        let [m, v] = &mut self.core.slots;
-        let m = m.get(slot, n);
-        let v = v.get(slot, n);
-        zip_parts([value, m, v], [grad], |[value, m, v], [grad]| {
-            for (((w, m), v), &g) in value.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(grad) {
-                *m += (g - *m) * c1;
-                *v += (g * g - *v) * c2;
-                let m_hat = a * *m + b * g;
-                let v_hat = *v * c;
-                *w -= m_hat * lr / (v_hat.sqrt() + eps);
-            }
-        });
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         // The shortcut below holds for beta_1 in [0, 1) only.

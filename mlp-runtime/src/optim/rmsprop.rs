@@ -1,9 +1,9 @@
 //! RMSprop, Keras' `RMSprop`.
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// RMSprop, Keras 3's `RMSprop` (defaults: learning rate 1e-3, `rho` 0.9, momentum 0,
 /// `epsilon` 1e-7, not centered).
@@ -94,23 +94,10 @@ impl RMSprop {
     }
 
     weight_decay_builders!();
-}
 
-impl Default for RMSprop {
-    /// Keras' defaults: learning rate 1e-3.
-    fn default() -> Self {
-        RMSprop::new(1e-3)
-    }
-}
-
-impl Optimizer for RMSprop {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-
-    bookkeeping!();
-
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
         let (rho, c, lr, eps, mu) = (self.rho, 1.0 - self.rho, self.core.lr, self.epsilon, self.momentum);
         let n = value.len();
         let (centered, use_mom) = (self.centered, mu > 0.0);
@@ -137,25 +124,25 @@ impl Optimizer for RMSprop {
         };
         // Buffers a variant does not use stay empty, as Keras does not create them.
         match (use_mom, centered) {
-            (false, false) => zip_parts([value, v], [grad], |[value, v], [grad]| {
+            (false, false) => update_parts([value, v], grad, |[value, v], grad| {
                 for ((w, v), &g) in value.iter_mut().zip(v).zip(grad) {
                     rule(w, v, None, None, g);
                 }
             }),
-            (true, false) => zip_parts([value, v, mom.get(slot, n)], [grad], |[value, v, mom], [grad]| {
+            (true, false) => update_parts([value, v, mom.get(slot, n)], grad, |[value, v, mom], grad| {
                 for (((w, v), mom), &g) in value.iter_mut().zip(v).zip(mom).zip(grad) {
                     rule(w, v, Some(mom), None, g);
                 }
             }),
-            (false, true) => zip_parts([value, v, mg.get(slot, n)], [grad], |[value, v, mg], [grad]| {
+            (false, true) => update_parts([value, v, mg.get(slot, n)], grad, |[value, v, mg], grad| {
                 for (((w, v), mg), &g) in value.iter_mut().zip(v).zip(mg).zip(grad) {
                     rule(w, v, None, Some(mg), g);
                 }
             }),
-            (true, true) => zip_parts(
+            (true, true) => update_parts(
                 [value, v, mom.get(slot, n), mg.get(slot, n)],
-                [grad],
-                |[value, v, mom, mg], [grad]| {
+                grad,
+                |[value, v, mom, mg], grad| {
                     for ((((w, v), mom), mg), &g) in value.iter_mut().zip(v).zip(mom).zip(mg).zip(grad) {
                         rule(w, v, Some(mom), Some(mg), g);
                     }
@@ -163,6 +150,23 @@ impl Optimizer for RMSprop {
             ),
         }
     }
+}
+
+impl Default for RMSprop {
+    /// Keras' defaults: learning rate 1e-3.
+    fn default() -> Self {
+        RMSprop::new(1e-3)
+    }
+}
+
+impl Optimizer for RMSprop {
+    fn name(&self) -> &'static str {
+        "rmsprop"
+    }
+
+    bookkeeping!();
+
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore([true, self.momentum > 0.0, self.centered], iterations, state)

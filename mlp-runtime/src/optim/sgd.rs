@@ -1,9 +1,9 @@
 //! Stochastic gradient descent with optional (Nesterov) momentum, Keras' `SGD`.
 
-use super::state::{bookkeeping, Core, Slots};
+use super::state::{bookkeeping, update_via_apply, Core, Slots};
 use super::weight_decay::weight_decay_builders;
 use super::{check, OptimError, Optimizer, Range};
-use crate::kernel::zip_parts;
+use crate::kernel::{update_parts, Grad};
 
 /// Gradient descent with momentum, Keras 3's `SGD` (defaults: learning rate 0.01,
 /// momentum 0, no Nesterov).
@@ -63,6 +63,39 @@ impl Sgd {
     }
 
     weight_decay_builders!();
+
+    /// One tensor's update, from a gradient read or consumed ([`Optimizer::update`],
+    /// [`Optimizer::update_and_zero`]).
+    fn apply(&mut self, slot: usize, value: &mut [f32], grad: Grad<'_>) {
+        let lr = self.core.lr;
+        if self.momentum == 0.0 {
+            // Keras keeps no velocity at momentum 0.
+            update_parts([value], grad, |[value], grad| {
+                for (w, &g) in value.iter_mut().zip(grad) {
+                    *w -= g * lr;
+                }
+            });
+            return;
+        }
+        let mu = self.momentum;
+        let [m] = &mut self.core.slots;
+        let m = m.get(slot, value.len());
+        if self.nesterov {
+            update_parts([value, m], grad, |[value, m], grad| {
+                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
+                    *m = *m * mu - g * lr;
+                    *w += *m * mu - g * lr;
+                }
+            });
+        } else {
+            update_parts([value, m], grad, |[value, m], grad| {
+                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
+                    *m = *m * mu - g * lr;
+                    *w += *m;
+                }
+            });
+        }
+    }
 }
 
 impl Default for Sgd {
@@ -79,36 +112,7 @@ impl Optimizer for Sgd {
 
     bookkeeping!();
 
-    fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
-        let lr = self.core.lr;
-        if self.momentum == 0.0 {
-            // Keras keeps no velocity at momentum 0.
-            zip_parts([value], [grad], |[value], [grad]| {
-                for (w, &g) in value.iter_mut().zip(grad) {
-                    *w -= g * lr;
-                }
-            });
-            return;
-        }
-        let mu = self.momentum;
-        let [m] = &mut self.core.slots;
-        let m = m.get(slot, value.len());
-        if self.nesterov {
-            zip_parts([value, m], [grad], |[value, m], [grad]| {
-                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
-                    *m = *m * mu - g * lr;
-                    *w += *m * mu - g * lr;
-                }
-            });
-        } else {
-            zip_parts([value, m], [grad], |[value, m], [grad]| {
-                for ((w, m), &g) in value.iter_mut().zip(m.iter_mut()).zip(grad) {
-                    *m = *m * mu - g * lr;
-                    *w += *m;
-                }
-            });
-        }
-    }
+    update_via_apply!();
 
     fn set_state(&mut self, iterations: u64, state: &[(String, Vec<f32>)]) -> Result<(), OptimError> {
         self.core.restore([self.momentum != 0.0], iterations, state)

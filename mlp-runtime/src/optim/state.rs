@@ -178,3 +178,19 @@ macro_rules! bookkeeping {
     };
 }
 pub(crate) use bookkeeping;
+
+/// [`Optimizer::update`](super::Optimizer::update) and
+/// [`Optimizer::update_and_zero`](super::Optimizer::update_and_zero) through the
+/// optimizer's own `apply`, which takes either kind of [`Grad`](crate::kernel::Grad): one
+/// update loop serves both.
+macro_rules! update_via_apply {
+    () => {
+        fn update(&mut self, slot: usize, value: &mut [f32], grad: &[f32]) {
+            self.apply(slot, value, $crate::kernel::Grad::Read(grad))
+        }
+        fn update_and_zero(&mut self, slot: usize, value: &mut [f32], grad: &mut [f32]) {
+            self.apply(slot, value, $crate::kernel::Grad::Consume(grad))
+        }
+    };
+}
+pub(crate) use update_via_apply;

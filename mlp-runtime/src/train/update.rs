@@ -137,9 +137,11 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
                     zip_parts([&mut *p.value], [], |[w], []| decay.apply(lr, w));
                 }
             }
-            self.optimizer.update(slot, p.value, p.grad);
+            // Zeroes the gradient as it reads it: the next step's backward adds into it.
+            self.optimizer.update_and_zero(slot, p.value, p.grad);
+        } else {
+            zip_parts([p.grad], [], |[g], []| g.fill(0.0));
         }
-        zip_parts([p.grad], [], |[g], []| g.fill(0.0));
     }
 }
 

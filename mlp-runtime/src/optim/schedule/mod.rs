@@ -87,7 +87,7 @@ impl<O: Optimizer, S: Schedule> Scheduled<O, S> {
 
 impl<O: Optimizer, S: Schedule> Optimizer for Scheduled<O, S> {
     forward!(
-        inner: name, learning_rate, set_learning_rate, update, weight_decay_settings, clip,
+        inner: name, learning_rate, set_learning_rate, update, update_and_zero, weight_decay_settings, clip,
         iterations, state, set_state
     );
 
