@@ -170,6 +170,7 @@ where
                 times.push(t0.elapsed().as_secs_f64() * 1e6);
             }
         }
+        row.step_mean_us = Some(times.iter().sum::<f64>() / times.len() as f64);
         row.step_us = Some(median(&mut times));
         let mut e = row.epoch_s_all.clone();
         eprintln!(
@@ -209,6 +210,7 @@ fn timed_epochs<const I: usize, const OUT: usize, N, O, L>(
         row.epoch_cpu.push(cpu_seconds() - c0);
         row.loss = h.series("loss").last().map(|v| *v as f64);
     }
+    row.epoch_steps = data.len().div_ceil(batch);
 }
 
 fn predict<const OUT: usize, N, O, L>(

@@ -108,7 +108,8 @@ def rows(side, t):
     for pair in runs[t]:
         for r in pair[side]["results"]:
             out.setdefault((r["model"], r["batch"]), []).append(r)
-    return {k: {m: med([r.get(m) for r in v]) for m in ("epoch_s", "step_us")} for k, v in out.items()}
+    return {k: {m: med([r.get(m) for r in v]) for m in ("epoch_s", "step_us", "step_mean_us", "epoch_steps")}
+            for k, v in out.items()}
 
 def preds(side, t):
     out = {}
@@ -132,6 +133,23 @@ for t in runs:
                 if v.get(metric) is not None:
                     b = best.setdefault((key, metric, side), v[metric])
                     best[(key, metric, side)] = min(b, v[metric])
+print()
+print("`Model::fit` against the bare step loop (ours): an epoch's time over its steps times one")
+print("step's mean (consecutive steps on a fixed batch, as an epoch runs them) and median.")
+print("\"real\" rows are set against the synthetic row of the same model and batch.")
+print()
+print("| model | batch | threads | fit epoch s | steps x mean step s | fit overhead | steps x median step s | vs median |")
+print("|---|---|---|---|---|---|---|---|")
+for t in runs:
+    ours = rows(0, t)
+    for key, r in ours.items():
+        bare = ours.get((key[0].removesuffix(" real"), key[1]), {})
+        steps = r.get("epoch_steps")
+        if r.get("epoch_s") is None or not steps or bare.get("step_mean_us") is None:
+            continue
+        mean_s, med_s = steps * bare["step_mean_us"] / 1e6, steps * bare["step_us"] / 1e6
+        print(f"| {key[0]} | {key[1]} | {t} | {f(r['epoch_s'])} | {f(mean_s)} | "
+              f"{(r['epoch_s'] / mean_s - 1) * 100:+.1f}% | {f(med_s)} | {(r['epoch_s'] / med_s - 1) * 100:+.1f}% |")
 print()
 print("| prediction | threads | mlp | PyTorch | ratio |")
 print("|---|---|---|---|---|")

@@ -11,13 +11,27 @@ pub struct Row {
     pub epoch_s_all: Vec<f64>,
     pub epoch_cpu: Vec<f64>,
     pub step_us: Option<f64>,
+    /// The mean of the same steps: what consecutive steps cost, as in an epoch, where a
+    /// slow step (an interrupt, a neighbour's burst) counts as it does in `fit`.
+    pub step_mean_us: Option<f64>,
+    /// Steps in one epoch of `Model::fit` (0 for a row without epochs).
+    pub epoch_steps: usize,
     pub loss: Option<f64>,
 }
 
 impl Row {
     /// A row with nothing measured yet.
     pub fn new(model: &str, batch: usize) -> Row {
-        Row { model: model.into(), batch, epoch_s_all: vec![], epoch_cpu: vec![], step_us: None, loss: None }
+        Row {
+            model: model.into(),
+            batch,
+            epoch_s_all: vec![],
+            epoch_cpu: vec![],
+            step_us: None,
+            step_mean_us: None,
+            epoch_steps: 0,
+            loss: None,
+        }
     }
 }
 
@@ -94,7 +108,8 @@ pub fn json(
             json!({
                 "model": r.model, "batch": r.batch, "threads": threads,
                 "epoch_s": num(epoch), "epoch_s_all": r.epoch_s_all, "epoch_cpu_s": num(cpu),
-                "step_us": num(r.step_us), "loss": num(r.loss),
+                "step_us": num(r.step_us), "step_mean_us": num(r.step_mean_us),
+                "epoch_steps": r.epoch_steps, "loss": num(r.loss),
             })
         })
         .collect();
