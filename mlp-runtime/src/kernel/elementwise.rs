@@ -44,9 +44,10 @@ pub(crate) fn sharing_for_batch<R>(batch: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The parts `n` elements are cut into for `t` threads: a fixed function of `n` and `t`.
-fn parts(n: usize, t: usize) -> usize {
-    t.min(n / PART_MIN).max(1)
+/// The parts `n` elements are cut into for `t` threads, at least `min` elements a part: a
+/// fixed function of its arguments.
+fn parts(n: usize, t: usize, min: usize) -> usize {
+    t.min(n / min).max(1)
 }
 
 /// Calls `f` on contiguous parts of `muts` and `reads`, the parts shared among the
@@ -102,11 +103,11 @@ fn zip_parts_on<const M: usize, const R: usize>(
     let muts = muts.map(|s| &mut s[..n]);
     let reads = reads.map(|s| &s[..n]);
     let isa = super::isa();
-    if parts(n, t.min(team::threads())) == 1 {
+    if parts(n, t.min(team::threads()), PART_MIN) == 1 {
         return vectorized(isa, || f(muts, reads));
     }
     let ptrs = Disjoint(muts.map(|s| s.as_mut_ptr()));
-    for_parts(t, grain, n, &|start, end| {
+    for_parts(t, grain, PART_MIN, n, &|start, end| {
         // SAFETY: each pointer is the start of a slice of `n` elements borrowed mutably for
         // the whole call (the parts finish before `for_parts` returns), and the parts'
         // ranges are disjoint, so no element is reachable from two parts.
@@ -116,9 +117,10 @@ fn zip_parts_on<const M: usize, const R: usize>(
 }
 
 /// Calls `part(start, end)` on the contiguous ranges `n` elements are cut into for at most
-/// `t` threads (starting on multiples of `grain`), shared among the kernel's threads.
-fn for_parts(t: usize, grain: usize, n: usize, part: &(dyn Fn(usize, usize) + Sync)) {
-    let parts = parts(n, t.min(team::threads()));
+/// `t` threads (starting on multiples of `grain`, at least `min` elements each), shared
+/// among the kernel's threads.
+fn for_parts(t: usize, grain: usize, min: usize, n: usize, part: &(dyn Fn(usize, usize) + Sync)) {
+    let parts = parts(n, t.min(team::threads()), min);
     if parts == 1 {
         return part(0, n);
     }
@@ -130,6 +132,29 @@ fn for_parts(t: usize, grain: usize, n: usize, part: &(dyn Fn(usize, usize) + Sy
         // thread the last units too, so each core updates the weights it computes with.
         let p = parts - 1 - p;
         part((p * step).min(n), ((p + 1) * step).min(n))
+    });
+}
+
+/// Filling a batch is shared only from this many floats a part (32 KiB; a batch of 21 rows
+/// of 784 and up on two threads): rows scattered over a data set larger than the caches
+/// take a core microseconds to copy, more than handing the part over (well under one).
+const GATHER_MIN: usize = 8 * 1024;
+
+/// Calls `f(first, rows)` on contiguous parts of `dst`, whole rows of `width` floats
+/// (`first`: the part's first row), shared among the kernel's threads from
+/// [`GATHER_MIN`] floats a part: filling a batch, where each core then holds half the
+/// batch it is about to read (for a helper, instead of all of it in the other core's cache).
+pub(crate) fn row_parts(width: usize, dst: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync) {
+    let (n, width) = (dst.len(), width.max(1));
+    if parts(n, team::threads(), GATHER_MIN) == 1 {
+        return f(0, dst);
+    }
+    let ptr = Disjoint([dst.as_mut_ptr()]);
+    for_parts(team::threads(), width, GATHER_MIN, n, &|start, end| {
+        // SAFETY: as in `zip_parts_on`: `dst` has `n` elements borrowed mutably for the
+        // whole call, and the parts' ranges are disjoint.
+        let [rows] = unsafe { slices(ptr.starts(), start, end) };
+        f(start / width, rows)
     });
 }
 
@@ -188,12 +213,12 @@ fn update_parts_on<const M: usize>(
     };
     let muts = muts.map(|s| &mut s[..n]);
     let isa = super::isa();
-    if parts(n, t.min(team::threads())) == 1 {
+    if parts(n, t.min(team::threads()), PART_MIN) == 1 {
         return vectorized(isa, || consume(muts, grad));
     }
     let ptrs = Disjoint(muts.map(|s| s.as_mut_ptr()));
     let gptr = Disjoint([grad.as_mut_ptr()]);
-    for_parts(t, LINE, n, &|start, end| {
+    for_parts(t, LINE, PART_MIN, n, &|start, end| {
         // SAFETY: as in `zip_parts_on`: every slice has `n` elements borrowed mutably for
         // the whole call, and the parts' ranges are disjoint.
         let (mine, [g]) = unsafe { (slices(ptrs.starts(), start, end), slices(gptr.starts(), start, end)) };
@@ -207,7 +232,7 @@ fn update_parts_on<const M: usize>(
 /// operations give the same bits at any width (Rust never fuses `a * b + c` on its own, and
 /// a sum stays in order), so every path gives the same results (tested).
 #[inline(always)]
-fn vectorized<R>(isa: super::Isa, f: impl FnOnce() -> R) -> R {
+pub(crate) fn vectorized<R>(isa: super::Isa, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
@@ -321,10 +346,10 @@ mod tests {
 
     #[test]
     fn parts_are_a_function_of_the_length_and_the_count() {
-        assert_eq!(parts(PART_MIN * 2 - 1, 2), 1);
-        assert_eq!(parts(PART_MIN * 2, 2), 2);
-        assert_eq!(parts(PART_MIN * 10, 1), 1);
-        assert_eq!(parts(0, 4), 1);
+        assert_eq!(parts(PART_MIN * 2 - 1, 2, PART_MIN), 1);
+        assert_eq!(parts(PART_MIN * 2, 2, PART_MIN), 2);
+        assert_eq!(parts(PART_MIN * 10, 1, PART_MIN), 1);
+        assert_eq!(parts(0, 4, PART_MIN), 1);
     }
 
     #[test]
