@@ -202,12 +202,13 @@ fn gemm_split(
 /// Splits `job` into parts for up to `t` threads and computes them on this thread's path.
 fn run(job: &Job, t: usize) {
     let isa = isa();
-    let (rows, cols) = split(job, t.min(threads()));
+    let grain = tiles::row_grain(job, registers(isa));
+    let (rows, cols) = split(job, grain, t.min(threads()));
     let parts = rows * cols;
     let (rstep, cstep) = (job.m.div_ceil(rows), job.n.div_ceil(cols));
     // Part boundaries on tile boundaries, so every part's tiles are full where the whole
     // product's would be.
-    let rstep = if rows > 1 { rstep.next_multiple_of(tiles::row_grain(job)) } else { rstep };
+    let rstep = if rows > 1 { rstep.next_multiple_of(grain) } else { rstep };
     let cstep = if cols > 1 { cstep.next_multiple_of(tiles::NR) } else { cstep };
     let part = |p: usize| {
         // Blocks in reverse: the calling thread (part 0) takes the last block, the smallest
@@ -230,11 +231,11 @@ fn run(job: &Job, t: usize) {
     }
 }
 
-/// How many row blocks and column blocks to cut `C` into for `t` threads: rows or columns,
-/// whichever moves less data, each part at least [`PART_MIN`] multiply-adds and using each
-/// of its operands at least [`REUSE`] times. A fixed function of the shape and `t`, never
-/// of timing.
-fn split(job: &Job, t: usize) -> (usize, usize) {
+/// How many row blocks and column blocks to cut `C` into for `t` threads (row blocks on
+/// multiples of `grain`): rows or columns, whichever moves less data, each part at least
+/// [`PART_MIN`] multiply-adds and using each of its operands at least [`REUSE`] times. A
+/// fixed function of the shape, the path and `t`, never of timing.
+fn split(job: &Job, grain: usize, t: usize) -> (usize, usize) {
     let work = job.m * job.k.max(1) * job.n;
     let t = t.min(work / PART_MIN).max(1);
     if t == 1 {
@@ -247,7 +248,7 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
     // m/t times, and each element of C k times; column blocks likewise. Rows of a
     // resident A (weights at inference) are reused by every later call on the same core.
     let a_reuse = if job.a_resident { usize::MAX } else { job.n };
-    let rows_ok = job.m >= t * tiles::row_grain(job) && (job.m / t).min(a_reuse).min(job.k) >= REUSE;
+    let rows_ok = job.m >= t * grain && (job.m / t).min(a_reuse).min(job.k) >= REUSE;
     let cols_ok = job.n >= t * tiles::NR && (job.n / t).min(job.m).min(job.k) >= REUSE;
     // Row blocks each read all of B and share a cache line of C at their boundary in
     // every column (written by both threads: it bounces between the cores); column
@@ -261,6 +262,17 @@ fn split(job: &Job, t: usize) -> (usize, usize) {
         (1, t)
     } else {
         (1, 1)
+    }
+}
+
+/// The vector registers of path `isa`, on which the tiles' shapes depend.
+fn registers(isa: Isa) -> usize {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => <avx512::F32x16 as simd::Simd>::REGISTERS,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => <avx2::F32x8 as simd::Simd>::REGISTERS,
+        _ => <portable::F32x4 as simd::Simd>::REGISTERS,
     }
 }
 
@@ -472,7 +484,7 @@ mod tests {
                     then: Epilogue::default(),
                     a_resident: false,
                 };
-                assert!(split(&job, 2) != (1, 1), "{m}x{k}x{n} is split");
+                assert!(split_2(&job) != (1, 1), "{m}x{k}x{n} is split");
                 let mut one = vec![0.0; m * n];
                 let mut two = vec![0.0; m * n];
                 gemm_on(isa, 1, m, k, n, 1.0, am, bm, 0.0, &mut one);
@@ -485,6 +497,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// [`split`] for two threads on the widest path.
+    fn split_2(job: &Job) -> (usize, usize) {
+        split(job, tiles::row_grain(job, registers(Isa::best())), 2)
+    }
+
+    #[test]
+    fn dot_form_blocks_start_on_the_paths_tile_rows() {
+        let (w, x) = ([0.0f32; 300 * 784], [0.0f32; 784 * 32]);
+        let job = |n| Job {
+            m: 300,
+            k: 784,
+            n,
+            alpha: 1.0,
+            a: Mat::col_major_t(&w, 784),
+            b: Mat::col_major(&x, 784),
+            beta: 0.0,
+            c: core::ptr::null_mut(),
+            then: Epilogue::default(),
+            a_resident: false,
+        };
+        // One column: 8-row tiles. More: 6 x 4 tiles with 32 registers, 4 x 3 with 16.
+        assert_eq!(tiles::row_grain(&job(1), 32), 8);
+        assert_eq!(tiles::row_grain(&job(32), 32), 6);
+        assert_eq!(tiles::row_grain(&job(32), 16), 4);
+        assert_eq!(tiles::row_grain(&job(3), 32), 4);
+        let outer = Job { a: Mat::col_major(&w, 300), ..job(32) };
+        assert_eq!(tiles::row_grain(&outer, 32), 32);
     }
 
     #[test]
@@ -502,26 +543,26 @@ mod tests {
             then: Epilogue::default(),
             a_resident: false,
         };
-        assert_eq!(split(&job(4, 32, 32), 2), (1, 1));
+        assert_eq!(split_2(&job(4, 32, 32)), (1, 1));
         // Model A's first layer at batch 8: 1.9 M multiply-adds, but the weight gradient
         // sums 8 terms per element and the forward product uses each weight 8 times.
-        assert_eq!(split(&job(784, 8, 300), 2), (1, 1));
-        assert_eq!(split(&job(300, 784, 8), 2), (1, 1));
-        assert_eq!(split(&job(300, 784, 1), 2), (1, 1));
+        assert_eq!(split_2(&job(784, 8, 300)), (1, 1));
+        assert_eq!(split_2(&job(300, 784, 8)), (1, 1));
+        assert_eq!(split_2(&job(300, 784, 1)), (1, 1));
         // At batch 32 they split: the forward product by rows, the weight gradient by
         // columns, so each thread has the same output units in both.
-        assert_eq!(split(&job(300, 784, 32), 2), (2, 1));
-        assert_eq!(split(&job(784, 32, 300), 2), (1, 2));
+        assert_eq!(split_2(&job(300, 784, 32)), (2, 1));
+        assert_eq!(split_2(&job(784, 32, 300)), (1, 2));
         // At inference the weights stay in each core's cache between calls: a batch of
         // one's first layer splits by rows; a product too small for two parts does not.
         let resident = |m, k, n| Job { a_resident: true, ..job(m, k, n) };
-        assert_eq!(split(&resident(300, 784, 1), 2), (2, 1));
-        assert_eq!(split(&resident(300, 784, 32), 2), (2, 1));
-        assert_eq!(split(&resident(100, 300, 1), 2), (1, 1));
-        assert_eq!(split(&resident(10, 100, 32), 2), (1, 1));
+        assert_eq!(split_2(&resident(300, 784, 1)), (2, 1));
+        assert_eq!(split_2(&resident(300, 784, 32)), (2, 1));
+        assert_eq!(split_2(&resident(100, 300, 1)), (1, 1));
+        assert_eq!(split_2(&resident(10, 100, 32)), (1, 1));
         // At batch 256 they split, by rows; a 100-row product by columns.
-        assert_eq!(split(&job(784, 256, 300), 2), (2, 1));
-        assert_eq!(split(&job(300, 784, 256), 2), (2, 1));
-        assert_eq!(split(&job(100, 300, 256), 2), (1, 2));
+        assert_eq!(split_2(&job(784, 256, 300)), (2, 1));
+        assert_eq!(split_2(&job(300, 784, 256)), (2, 1));
+        assert_eq!(split_2(&job(100, 300, 256)), (1, 2));
     }
 }
