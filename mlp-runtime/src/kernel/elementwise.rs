@@ -226,11 +226,12 @@ fn update_parts_on<const M: usize>(
     });
 }
 
-/// Runs `f`, inlined into a function compiled for `isa`'s vectors: an update's or a
-/// check's loop then runs sixteen lanes wide on AVX-512 instead of x86-64's baseline four
-/// (chosen on the calling thread, so every part takes the same path). Element-wise IEEE
-/// operations give the same bits at any width (Rust never fuses `a * b + c` on its own, and
-/// a sum stays in order), so every path gives the same results (tested).
+/// Runs `f`, inlined into a function compiled for `isa`'s vectors (`isa()`, read on the
+/// calling thread so every part takes the same path; a path the CPU lacks runs portable):
+/// an update's or a check's loop then runs sixteen lanes wide on AVX-512 instead of
+/// x86-64's baseline four. Element-wise IEEE operations give the same bits at any width
+/// (Rust never fuses `a * b + c` on its own, and a sum stays in order), so every path
+/// gives the same results (tested for the optimizers and the finiteness check).
 #[inline(always)]
 pub(crate) fn vectorized<R>(isa: super::Isa, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -243,11 +244,11 @@ pub(crate) fn vectorized<R>(isa: super::Isa, f: impl FnOnce() -> R) -> R {
         fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        // SAFETY: `isa()` only names paths the CPU supports.
+        // SAFETY (both): the CPU has the path's features, checked in the guard.
         match isa {
-            super::Isa::Avx512 => return unsafe { avx512(f) },
-            super::Isa::Avx2 => return unsafe { avx2(f) },
-            super::Isa::Portable => {}
+            super::Isa::Avx512 if isa.supported() => return unsafe { avx512(f) },
+            super::Isa::Avx2 if isa.supported() => return unsafe { avx2(f) },
+            _ => {}
         }
     }
     let _ = isa;
