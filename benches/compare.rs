@@ -170,7 +170,6 @@ where
                 times.push(t0.elapsed().as_secs_f64() * 1e6);
             }
         }
-        row.step_mean_us = Some(times.iter().sum::<f64>() / times.len() as f64);
         row.step_us = Some(median(&mut times));
         let mut e = row.epoch_s_all.clone();
         eprintln!(
@@ -191,7 +190,10 @@ fn quiet_fit(batch: usize) -> Fit<'static> {
 
 /// Prediction of one sample through the generated `net.predict`, and of 10,000 samples in
 /// batches of 1,000 through `Model::predict_into`.
-/// `repeats` epochs of `Model::fit` at `batch`, each timed (wall and CPU) into `row`.
+/// `repeats` epochs of `Model::fit` at `batch`, each timed (wall and CPU) into `row`, and
+/// after each one as many bare steps on one fixed batch (the loop `fit` is measured
+/// against), timed as a whole: adjacent in time, so a noisy stretch of the machine hits
+/// both alike.
 fn timed_epochs<const I: usize, const OUT: usize, N, O, L>(
     model: &mut Model<N, O, L>,
     data: &Dataset,
@@ -203,14 +205,23 @@ fn timed_epochs<const I: usize, const OUT: usize, N, O, L>(
     O: Optimizer,
     L: Loss,
 {
+    row.epoch_steps = data.len().div_ceil(batch);
+    let x: Batch<I> = first(data, batch.min(data.len()));
+    let idx: Vec<usize> = (0..x.len()).collect();
+    let mut targets = mlp::data::TargetBuf::default();
+    data.fill_targets(&idx, &mut targets).expect("indices in range");
     for _ in 0..repeats {
         let (t0, c0) = (Instant::now(), cpu_seconds());
         let h = model.fit(data, quiet_fit(batch)).expect("epoch");
         row.epoch_s_all.push(t0.elapsed().as_secs_f64());
         row.epoch_cpu.push(cpu_seconds() - c0);
         row.loss = h.series("loss").last().map(|v| *v as f64);
+        let t0 = Instant::now();
+        for _ in 0..row.epoch_steps {
+            black_box(model.train_step(&x, targets.as_targets()).expect("a finite step"));
+        }
+        row.bare_epoch_s_all.push(t0.elapsed().as_secs_f64());
     }
-    row.epoch_steps = data.len().div_ceil(batch);
 }
 
 fn predict<const OUT: usize, N, O, L>(

@@ -108,7 +108,8 @@ def rows(side, t):
     for pair in runs[t]:
         for r in pair[side]["results"]:
             out.setdefault((r["model"], r["batch"]), []).append(r)
-    return {k: {m: med([r.get(m) for r in v]) for m in ("epoch_s", "step_us", "step_mean_us", "epoch_steps")}
+    return {k: {m: med([r.get(m) for r in v])
+                for m in ("epoch_s", "step_us", "epoch_steps", "bare_epoch_s")}
             for k, v in out.items()}
 
 def preds(side, t):
@@ -134,22 +135,22 @@ for t in runs:
                     b = best.setdefault((key, metric, side), v[metric])
                     best[(key, metric, side)] = min(b, v[metric])
 print()
-print("`Model::fit` against the bare step loop (ours): an epoch's time over its steps times one")
-print("step's mean (consecutive steps on a fixed batch, as an epoch runs them) and median.")
-print("\"real\" rows are set against the synthetic row of the same model and batch.")
+print("`Model::fit` against the bare step loop (ours). \"bare epoch\": as many steps on one fixed")
+print("batch, timed as a whole right after each timed epoch (medians); \"steps x median step\":")
+print("the step column's median step (500 steps, the slow ones dropped) times the epoch's steps.")
 print()
-print("| model | batch | threads | fit epoch s | steps x mean step s | fit overhead | steps x median step s | vs median |")
+print("| model | batch | threads | fit epoch s | bare epoch s | fit overhead | steps x median step s | vs that |")
 print("|---|---|---|---|---|---|---|---|")
 for t in runs:
     ours = rows(0, t)
     for key, r in ours.items():
-        bare = ours.get((key[0].removesuffix(" real"), key[1]), {})
-        steps = r.get("epoch_steps")
-        if r.get("epoch_s") is None or not steps or bare.get("step_mean_us") is None:
+        steps, fit, bare = r.get("epoch_steps"), r.get("epoch_s"), r.get("bare_epoch_s")
+        if fit is None or not steps or bare is None:
             continue
-        mean_s, med_s = steps * bare["step_mean_us"] / 1e6, steps * bare["step_us"] / 1e6
-        print(f"| {key[0]} | {key[1]} | {t} | {f(r['epoch_s'])} | {f(mean_s)} | "
-              f"{(r['epoch_s'] / mean_s - 1) * 100:+.1f}% | {f(med_s)} | {(r['epoch_s'] / med_s - 1) * 100:+.1f}% |")
+        step = ours.get((key[0].removesuffix(" real"), key[1]), {}).get("step_us")
+        med_s = steps * step / 1e6 if step else None
+        vs = f"{(fit / med_s - 1) * 100:+.1f}%" if med_s else "-"
+        print(f"| {key[0]} | {key[1]} | {t} | {f(fit)} | {f(bare)} | {(fit / bare - 1) * 100:+.1f}% | {f(med_s)} | {vs} |")
 print()
 print("| prediction | threads | mlp | PyTorch | ratio |")
 print("|---|---|---|---|---|")

@@ -11,11 +11,10 @@ pub struct Row {
     pub epoch_s_all: Vec<f64>,
     pub epoch_cpu: Vec<f64>,
     pub step_us: Option<f64>,
-    /// The mean of the same steps: what consecutive steps cost, as in an epoch, where a
-    /// slow step (an interrupt, a neighbour's burst) counts as it does in `fit`.
-    pub step_mean_us: Option<f64>,
     /// Steps in one epoch of `Model::fit` (0 for a row without epochs).
     pub epoch_steps: usize,
+    /// After each timed epoch, as many bare steps on one fixed batch, timed as a whole.
+    pub bare_epoch_s_all: Vec<f64>,
     pub loss: Option<f64>,
 }
 
@@ -28,8 +27,8 @@ impl Row {
             epoch_s_all: vec![],
             epoch_cpu: vec![],
             step_us: None,
-            step_mean_us: None,
             epoch_steps: 0,
+            bare_epoch_s_all: vec![],
             loss: None,
         }
     }
@@ -105,11 +104,13 @@ pub fn json(
         .map(|mut r| {
             let epoch = (!r.epoch_s_all.is_empty()).then(|| median(&mut r.epoch_s_all.clone()));
             let cpu = (!r.epoch_cpu.is_empty()).then(|| median(&mut r.epoch_cpu));
+            let bare = (!r.bare_epoch_s_all.is_empty()).then(|| median(&mut r.bare_epoch_s_all.clone()));
             json!({
                 "model": r.model, "batch": r.batch, "threads": threads,
                 "epoch_s": num(epoch), "epoch_s_all": r.epoch_s_all, "epoch_cpu_s": num(cpu),
-                "step_us": num(r.step_us), "step_mean_us": num(r.step_mean_us),
-                "epoch_steps": r.epoch_steps, "loss": num(r.loss),
+                "step_us": num(r.step_us),
+                "epoch_steps": r.epoch_steps, "bare_epoch_s": num(bare), "bare_epoch_s_all": r.bare_epoch_s_all,
+                "loss": num(r.loss),
             })
         })
         .collect();
