@@ -70,38 +70,18 @@ impl Activation {
     /// A large batch is shared among the kernel's threads, whole samples to each (the
     /// same operations per element, so the same bits at any thread count).
     pub fn forward(&self, v: &mut [f32], width: usize) {
-        zip_columns(width, [v], [], |[v], []| self.forward_part(v, width))
-    }
-
-    fn forward_part(&self, v: &mut [f32], width: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use crate::kernel::{isa, Isa};
-            // SAFETY: `isa()` only names paths the CPU supports.
-            match isa() {
-                Isa::Avx512 => return unsafe { self.forward_avx512(v, width) },
-                Isa::Avx2 => return unsafe { self.forward_avx2(v, width) },
-                _ => {}
-            }
-        }
-        self.forward_here(v, width)
-    }
-
-    /// [`Activation::forward`] compiled for AVX-512: sixteen lanes. Measured on the tiny
-    /// tanh network's step (`--profile T 32`): tanh took 23% of it on eight lanes.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn forward_avx512(&self, v: &mut [f32], width: usize) {
-        self.forward_here(v, width)
-    }
-
-    /// [`Activation::forward`] compiled for AVX2: the same source, eight lanes instead of
-    /// four. No FMA: Rust never fuses `a * b + c` on its own, so every path gives the same
-    /// bits (tested below).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn forward_avx2(&self, v: &mut [f32], width: usize) {
-        self.forward_here(v, width)
+        // Inlined, so each part runs compiled for the kernel's path (`zip_columns` runs it
+        // in `kernel::vectorized`): sixteen lanes on AVX-512. No FMA: Rust never fuses
+        // `a * b + c` on its own, so every path gives the same bits (tested below).
+        // Measured on the tiny tanh network's step (`--profile T 32`): tanh took 23% of it
+        // on AVX2's eight lanes.
+        zip_columns(
+            width,
+            [v],
+            [],
+            #[inline(always)]
+            |[v], []| self.forward_here(v, width),
+        )
     }
 
     #[inline(always)]
