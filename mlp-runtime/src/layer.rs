@@ -93,7 +93,10 @@ impl core::fmt::Debug for Param<'_> {
 pub struct ParamRef<'a> {
     /// Values, in PyTorch's layout (row-major over `shape`).
     pub value: &'a [f32],
-    /// Gradient of the loss, same layout.
+    /// Gradient of the loss, same layout. After an optimizer step and until the next
+    /// backward pass, a tensor offered through [`Visitor::param_lazy`] (a dense layer's
+    /// kernel) shows here the gradient the step used rather than zeros (a [`Visitor`]
+    /// sees zeros).
     pub grad: &'a [f32],
     /// PyTorch's shape: `[out, in]` for a dense weight, `[n]` for a bias or gamma.
     pub shape: &'a [usize],
@@ -116,6 +119,22 @@ pub trait Visitor {
     fn leave(&mut self) {}
     /// A trainable tensor (possibly frozen; see [`Param::trainable`]).
     fn param(&mut self, name: &'static str, p: Param<'_>);
+    /// A trainable tensor whose gradient is cleared lazily: while `*spent` is true,
+    /// `p.grad` still holds the gradient an optimizer step already used, and stands for
+    /// zeros; the layer's next backward pass overwrites it instead of adding to it.
+    ///
+    /// A layer may offer a tensor this way instead of through [`Visitor::param`] when its
+    /// backward pass honours the flag (the dense layer does, for its kernel). The default
+    /// makes the gradient real zeros first, so a visitor that only implements `param` sees
+    /// what it always did. The trainer's update overrides it: it reads the gradient, then
+    /// sets `*spent` instead of writing zeros over it, which spares a pass over the
+    /// gradient and lets the next backward pass write it without reading it.
+    fn param_lazy(&mut self, name: &'static str, p: Param<'_>, spent: &mut bool) {
+        if core::mem::take(spent) {
+            p.grad.fill(0.0);
+        }
+        self.param(name, p)
+    }
     /// A non-trainable tensor that is saved with the weights (batch norm's running statistics).
     fn buffer(&mut self, _name: &'static str, _value: &mut [f32], _shape: &[usize]) {}
 }

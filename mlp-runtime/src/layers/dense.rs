@@ -26,6 +26,9 @@ use nalgebra::{Const, DVector, Dyn, OMatrix};
 pub struct Dense<const I: usize, const O: usize> {
     weight: OMatrix<f32, Const<I>, Dyn>,
     weight_grad: OMatrix<f32, Const<I>, Dyn>,
+    /// `weight_grad` was used by an optimizer step and stands for zeros: the next backward
+    /// pass overwrites it ([`Visitor::param_lazy`]).
+    weight_grad_spent: bool,
     bias: Option<(DVector<f32>, DVector<f32>)>,
     activation: Activation,
     l1: f32,
@@ -49,6 +52,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         Dense {
             weight,
             weight_grad: OMatrix::<f32, Const<I>, Dyn>::zeros(O),
+            weight_grad_spent: false,
             bias: Some((DVector::zeros(O), DVector::zeros(O))),
             activation,
             l1: 0.0,
@@ -171,7 +175,9 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
             self.dz.as_slice()
         };
         if self.trainable {
-            // dW^T (I×O) += x (I×n) · dz^T (n×O)
+            // dW^T (I×O) += x (I×n) · dz^T (n×O); `=` when the last step spent the
+            // gradient: the product then neither reads it nor needs it zeroed first.
+            let beta = if core::mem::take(&mut self.weight_grad_spent) { 0.0 } else { 1.0 };
             gemm(
                 I,
                 n,
@@ -179,7 +185,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
                 1.0,
                 Mat::col_major(x.as_slice(), I),
                 Mat::col_major_t(dz, O),
-                1.0,
+                beta,
                 self.weight_grad.as_mut_slice(),
             );
             if let Some((_, db)) = &mut self.bias {
@@ -210,7 +216,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
     }
 
     fn visit(&mut self, v: &mut dyn Visitor) {
-        v.param(
+        v.param_lazy(
             "weight",
             Param {
                 value: self.weight.as_mut_slice(),
@@ -220,6 +226,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
                 l1: self.l1,
                 l2: self.l2,
             },
+            &mut self.weight_grad_spent,
         );
         if let Some((b, db)) = &mut self.bias {
             v.param(

@@ -91,6 +91,20 @@ impl Visitor for Prepare {
             self.sum_sq += sum_sq(p.grad);
         }
     }
+
+    fn param_lazy(&mut self, name: &'static str, mut p: Param<'_>, spent: &mut bool) {
+        real_zeros_if_read(&mut p, spent);
+        self.param(name, p)
+    }
+}
+
+/// A spent gradient ([`Visitor::param_lazy`]) made real zeros where it is about to be
+/// read: no backward pass ran since the last update. A frozen tensor's is never read, so
+/// it stays spent (the default would write zeros over it at every step).
+fn real_zeros_if_read(p: &mut Param<'_>, spent: &mut bool) {
+    if p.trainable && core::mem::take(spent) {
+        p.grad.fill(0.0);
+    }
 }
 
 struct Update<'a, O: ?Sized> {
@@ -112,6 +126,19 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
     }
 
     fn param(&mut self, name: &'static str, p: Param<'_>) {
+        self.update(name, p, None);
+    }
+
+    fn param_lazy(&mut self, name: &'static str, mut p: Param<'_>, spent: &mut bool) {
+        real_zeros_if_read(&mut p, spent);
+        self.update(name, p, Some(spent));
+    }
+}
+
+impl<O: Optimizer + ?Sized> Update<'_, O> {
+    /// Updates one tensor, then leaves its gradient zero: written over, or, when the layer
+    /// clears it lazily (`spent`), marked spent for its next backward pass to overwrite.
+    fn update(&mut self, name: &'static str, p: Param<'_>, spent: Option<&mut bool>) {
         // Slots number every tensor, frozen or not, so freezing a layer never moves
         // another tensor's optimizer state.
         let slot = self.slot;
@@ -137,10 +164,19 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
                     zip_parts([&mut *p.value], [], |[w], []| decay.apply(lr, w));
                 }
             }
-            // Zeroes the gradient as it reads it: the next step's backward adds into it.
-            self.optimizer.update_and_zero(slot, p.value, p.grad);
+            match spent {
+                Some(spent) => {
+                    self.optimizer.update(slot, p.value, p.grad);
+                    *spent = true;
+                }
+                // Zeroes the gradient as it reads it: the next step's backward adds into it.
+                None => self.optimizer.update_and_zero(slot, p.value, p.grad),
+            }
         } else {
-            zip_parts([p.grad], [], |[g], []| g.fill(0.0));
+            match spent {
+                Some(spent) => *spent = true,
+                None => zip_parts([p.grad], [], |[g], []| g.fill(0.0)),
+            }
         }
     }
 }
@@ -190,6 +226,51 @@ mod tests {
         let got = limited.net.body().weight();
         assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-6), "{got:?} vs {want:?}");
         assert!(norms(got).iter().all(|&n| n <= 0.5 * (1.0 + 1e-6)), "{:?}", norms(got));
+    }
+
+    /// The kernel's gradient through a visitor (`param_lazy`'s default), and, read first,
+    /// through a read-only one.
+    fn kernel_grad(m: &mut Model<Residual<Dense<4, 4>, 4>, Sgd, MeanSquaredError>) -> (Vec<f32>, Vec<f32>) {
+        let mut read = Vec::new();
+        crate::tensors::for_each_tensor_ref(m.net.body(), |name, t| {
+            if let ("weight", crate::tensors::TensorRef::Param(p)) = (name, t) {
+                read = p.grad.to_vec();
+            }
+        });
+        let seen = crate::tensors::collect(m.net.body_mut(), |p| p.grad.to_vec()).swap_remove(0);
+        (seen, read)
+    }
+
+    #[test]
+    fn a_spent_kernel_gradient_is_overwritten_by_the_next_backward_pass() {
+        let (x, y) = (random_batch::<4>(8, 3), random_batch::<4>(8, 4));
+        let targets = Targets::Values(y.as_slice());
+        // Two steps, the kernel's gradient left spent between them...
+        let mut lazy = model(None);
+        lazy.train_step(&x, targets).unwrap();
+        lazy.train_step(&x, targets).unwrap();
+        // ...against the same two steps with the gradient made zeros in between (a visitor
+        // sees zeros, which clears the flag: the second backward pass adds to them).
+        let mut eager = model(None);
+        eager.train_step(&x, targets).unwrap();
+        let (seen, read) = kernel_grad(&mut eager);
+        assert!(seen.iter().all(|g| *g == 0.0), "a visitor sees zeros after a step: {seen:?}");
+        assert!(read.iter().any(|g| *g != 0.0), "a read-only visitor sees the spent gradient");
+        eager.train_step(&x, targets).unwrap();
+        assert_eq!(lazy.net.body().weight(), eager.net.body().weight());
+        assert_ne!(lazy.net.body().weight(), model(None).net.body().weight(), "the steps moved it");
+
+        // After a step, two backward passes add up: the first overwrites, the second adds.
+        let mut twice = model(None);
+        twice.train_step(&x, targets).unwrap();
+        let dy = random_batch::<4>(8, 5);
+        twice.net.forward(&x, &mut crate::layer::Context::train(1));
+        twice.net.backward(&x, &dy, crate::layer::Backward::FULL);
+        let once = kernel_grad(&mut twice).0;
+        twice.net.backward(&x, &dy, crate::layer::Backward::FULL);
+        let (two, _) = kernel_grad(&mut twice);
+        assert!(once.iter().any(|g| *g != 0.0));
+        assert_eq!(two, once.iter().map(|g| g + g).collect::<Vec<_>>());
     }
 
     #[test]
