@@ -372,6 +372,32 @@ fn global_clipnorm_limits_the_step() {
 }
 
 #[test]
+fn a_non_finite_gradient_after_a_good_step_stops_before_the_update() {
+    // As below, but the bad sample comes second: its step's weight gradient overwrites the
+    // one the first step spent, and the product that writes it must report the infinity.
+    network! { Line< input(2); dense(2) > }
+    let line = || {
+        let mut net = Line::seeded(3);
+        net.set_tensor("dense_0.weight", &[0.5, 0.0, -0.5, 0.0]).unwrap();
+        net.set_tensor("dense_0.bias", &[0.0, 0.0]).unwrap();
+        Model::compile(net, Adam::new(0.1), MeanSquaredError::new())
+    };
+    let data = Dataset::regression(vec![1.0, 0.0, 1.0, f32::MAX], 2, vec![-100.0; 4], 2).unwrap();
+    let mut model = line();
+    let err = model.fit(&data, quiet().batch_size(1).shuffle(false)).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::NonFiniteGradient { tensor, epoch: 1, batch: 2 } if tensor == "dense_0.weight"),
+        "{err:?}"
+    );
+    // The weights are those of the first step alone.
+    let mut first = line();
+    let good = Dataset::regression(vec![1.0, 0.0], 2, vec![-100.0; 2], 2).unwrap();
+    first.fit(&good, quiet().batch_size(1)).unwrap();
+    assert_eq!(weights(&mut model.net), weights(&mut first.net));
+    assert!(weights(&mut model.net).iter().flatten().all(|w| w.is_finite()));
+}
+
+#[test]
 fn a_non_finite_gradient_stops_before_the_update() {
     // Feature 1 is f32::MAX and the weights that read it are 0: the forward pass and the
     // loss stay finite, but dL/dW = dy * x overflows to infinity.

@@ -88,15 +88,26 @@ impl core::fmt::Debug for Param<'_> {
     }
 }
 
+/// What a layer knows of a tensor's gradient, kept beside it and offered to visitors with
+/// the tensor by [`Visitor::param_lazy`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GradState {
+    /// An optimizer step used the gradient, which now stands for zeros: the layer's next
+    /// backward pass overwrites it instead of adding to it.
+    pub spent: bool,
+    /// The backward pass that last wrote the whole gradient found every element finite,
+    /// and nothing has changed it since.
+    pub finite: bool,
+}
+
 /// A trainable tensor as a read-only visitor ([`VisitorRef`]) sees it: [`Param`] without `mut`.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamRef<'a> {
     /// Values, in PyTorch's layout (row-major over `shape`).
     pub value: &'a [f32],
     /// Gradient of the loss, same layout. After an optimizer step and until the next
-    /// backward pass, a tensor offered through [`Visitor::param_lazy`] (a dense layer's
-    /// kernel) shows here the gradient the step used rather than zeros (a [`Visitor`]
-    /// sees zeros).
+    /// backward pass, a spent gradient ([`GradState::spent`], a dense layer's kernel) shows
+    /// here the values the step used rather than zeros (a [`Visitor`] sees zeros).
     pub grad: &'a [f32],
     /// PyTorch's shape: `[out, in]` for a dense weight, `[n]` for a bias or gamma.
     pub shape: &'a [usize],
@@ -119,20 +130,22 @@ pub trait Visitor {
     fn leave(&mut self) {}
     /// A trainable tensor (possibly frozen; see [`Param::trainable`]).
     fn param(&mut self, name: &'static str, p: Param<'_>);
-    /// A trainable tensor whose gradient is cleared lazily: while `*spent` is true,
-    /// `p.grad` still holds the gradient an optimizer step already used, and stands for
-    /// zeros; the layer's next backward pass overwrites it instead of adding to it.
+    /// A trainable tensor with what its layer knows of its gradient ([`GradState`]): that
+    /// it is spent (it stands for zeros, and the next backward pass overwrites it), or that
+    /// the backward pass which wrote it found it finite.
     ///
     /// A layer may offer a tensor this way instead of through [`Visitor::param`] when its
-    /// backward pass honours the flag (the dense layer does, for its kernel). The default
-    /// makes the gradient real zeros first, so a visitor that only implements `param` sees
-    /// what it always did. The trainer's update overrides it: it reads the gradient, then
-    /// sets `*spent` instead of writing zeros over it, which spares a pass over the
-    /// gradient and lets the next backward pass write it without reading it.
-    fn param_lazy(&mut self, name: &'static str, p: Param<'_>, spent: &mut bool) {
-        if core::mem::take(spent) {
+    /// backward pass keeps the state (the dense layer does, for its kernel). The default
+    /// makes a spent gradient real zeros and forgets that it was found finite (`param` may
+    /// change it), then calls `param`: a visitor that only implements `param` sees what it
+    /// always did. The trainer's update overrides it: it skips its own check of a gradient
+    /// found finite, and after the optimizer step marks the gradient spent instead of
+    /// writing zeros over it, so the next backward pass writes it without reading it.
+    fn param_lazy(&mut self, name: &'static str, p: Param<'_>, state: &mut GradState) {
+        if core::mem::take(&mut state.spent) {
             p.grad.fill(0.0);
         }
+        state.finite = false;
         self.param(name, p)
     }
     /// A non-trainable tensor that is saved with the weights (batch norm's running statistics).

@@ -43,7 +43,9 @@ pub mod train;
 pub use activation::Activation;
 pub use batch::Batch;
 pub use init::{FanMode, Init, ScalingDistribution, VarianceScaling};
-pub use layer::{Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef};
+pub use layer::{
+    Backward, Build, Context, GradState, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
+};
 
 /// What an example needs: `use mlp::prelude::*;`.
 pub mod prelude {
@@ -54,7 +56,7 @@ pub mod prelude {
     pub use crate::init::{FanMode, Init, ScalingDistribution, VarianceScaling};
     pub use crate::io::prelude::*;
     pub use crate::layer::{
-        Backward, Build, Context, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
+        Backward, Build, Context, GradState, Layer, Mode, Net, Network, Param, ParamRef, Visitor, VisitorRef,
     };
     pub use crate::layers::*;
     #[cfg(feature = "std")]

@@ -139,16 +139,59 @@ pub(crate) fn gemm_bias(
     c: &mut [f32],
 ) {
     assert!(bias.is_none_or(|b| b.len() >= m), "gemm: bias too short");
-    let how = How { then: Epilogue { bias, relu }, a_resident: inference };
+    let how = How { then: Epilogue { bias, relu }, a_resident: inference, nonfinite: None };
     gemm_split(threads(), m, k, n, 1.0, a, b, 0.0, c, how)
 }
 
-/// What a product does besides `alpha * A * B + beta * C`: its epilogue, and whether `A`
-/// stays in the threads' caches between calls ([`Job::a_resident`]).
+/// [`gemm`] for a weight gradient, `A` with contiguous columns (`a.rs == 1`): returns
+/// whether every element of `C` is finite afterwards, checked in registers as the product
+/// stores them, so the update need not read the gradient again to check it. A product of
+/// another layout is checked by a pass over `C` afterwards.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_finite(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    c: &mut [f32],
+) -> bool {
+    gemm_finite_split(threads(), m, k, n, alpha, a, b, beta, c)
+}
+
+/// [`gemm_finite`] with at most `t` threads.
+#[allow(clippy::too_many_arguments)]
+fn gemm_finite_split(
+    t: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    c: &mut [f32],
+) -> bool {
+    if a.rs != 1 || k == 0 {
+        gemm_split(t, m, k, n, alpha, a, b, beta, c, How::default());
+        return c[..m * n].iter().all(|x| x.is_finite());
+    }
+    let nonfinite = core::sync::atomic::AtomicBool::new(false);
+    let how = How { nonfinite: Some(&nonfinite), ..How::default() };
+    gemm_split(t, m, k, n, alpha, a, b, beta, c, how);
+    !nonfinite.into_inner()
+}
+
+/// What a product does besides `alpha * A * B + beta * C`: its epilogue, whether `A`
+/// stays in the threads' caches between calls ([`Job::a_resident`]), and the flag its
+/// outer form sets on writing a NaN or an infinity ([`Job::nonfinite`]).
 #[derive(Clone, Copy, Default)]
 struct How<'a> {
     then: Epilogue<'a>,
     a_resident: bool,
+    nonfinite: Option<&'a core::sync::atomic::AtomicBool>,
 }
 
 /// [`gemm`] with an explicit thread count (at most [`threads`] are used), epilogue and
@@ -166,7 +209,7 @@ fn gemm_split(
     c: &mut [f32],
     how: How,
 ) {
-    let How { then, a_resident } = how;
+    let How { then, a_resident, nonfinite } = how;
     if m == 0 || n == 0 {
         return;
     }
@@ -183,7 +226,7 @@ fn gemm_split(
         }
         return;
     }
-    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then, a_resident };
+    let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then, a_resident, nonfinite };
     if job.direct() {
         return run(&job, t);
     }
@@ -445,13 +488,56 @@ mod tests {
                     // Resident weights (inference) split products of few columns too.
                     for (t, a_resident) in [(1, false), (2, false), (2, true)] {
                         let mut got = vec![f32::NAN; m * n];
-                        let how = How { then: Epilogue { bias: Some(&bias), relu }, a_resident };
+                        let how =
+                            How { then: Epilogue { bias: Some(&bias), relu }, a_resident, nonfinite: None };
                         with_isa(isa, || gemm_split(t, m, k, n, 1.0, am, bm, 0.0, &mut got, how));
                         assert_eq!(
                             got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                             "{isa} {m}x{k}x{n} relu {relu} threads {t} resident {a_resident}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_weight_gradients_product_reports_whether_it_wrote_a_nan_or_an_infinity() {
+        // The weight gradient's layout (A = x, B = dz^T): partial row registers, one and
+        // several blocks of the sum, one and several tiles of columns, split or not.
+        for isa in Isa::supported_all() {
+            for &(m, k, n) in &[(2, 1, 2), (37, 5, 3), (784, 32, 300), (40, 600, 13), (17, 0, 4)] {
+                let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.1 - 1.1).collect();
+                let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 19) as f32 * 0.1 - 0.9).collect();
+                let (am, bm) = (Mat::col_major(&a, m), Mat::col_major_t(&b, n));
+                for threads in [1, 2] {
+                    for beta in [0.0, 1.0] {
+                        let what = format!("{isa} {m}x{k}x{n} threads {threads} beta {beta}");
+                        let run = |a: &[f32], b: &[f32], c: &mut [f32]| {
+                            let (am, bm) = (Mat::col_major(a, m), Mat::col_major_t(b, n));
+                            with_isa(isa, || gemm_finite_split(threads, m, k, n, 1.0, am, bm, beta, c))
+                        };
+                        // Finite: true, and the bits of `gemm`.
+                        let mut want = vec![0.5; m * n];
+                        gemm_on(isa, threads, m, k, n, 1.0, am, bm, beta, &mut want);
+                        let mut got = vec![0.5; m * n];
+                        assert!(run(&a, &b, &mut got), "{what}: finite");
+                        assert_eq!(got, want, "{what}");
+                        // A NaN or an infinity in either operand, or (beta 1) in C.
+                        for bad in [f32::NAN, f32::INFINITY] {
+                            if k > 0 {
+                                let mut a2 = a.clone();
+                                a2[a.len() - 1] = bad;
+                                assert!(!run(&a2, &b, &mut vec![0.5; m * n]), "{what}: {bad} in A");
+                                let mut b2 = b.clone();
+                                b2[0] = bad;
+                                assert!(!run(&a, &b2, &mut vec![0.5; m * n]), "{what}: {bad} in B");
+                            }
+                            let mut c = vec![0.5; m * n];
+                            c[m * n / 2] = bad;
+                            assert_eq!(run(&a, &b, &mut c), beta == 0.0, "{what}: {bad} in C");
+                        }
                     }
                 }
             }
@@ -483,6 +569,7 @@ mod tests {
                     c: core::ptr::null_mut(),
                     then: Epilogue::default(),
                     a_resident: false,
+                    nonfinite: None,
                 };
                 assert!(split_2(&job) != (1, 1), "{m}x{k}x{n} is split");
                 let mut one = vec![0.0; m * n];
@@ -518,6 +605,7 @@ mod tests {
             c: core::ptr::null_mut(),
             then: Epilogue::default(),
             a_resident: false,
+            nonfinite: None,
         };
         // One column: 8-row tiles. More: 6 x 4 tiles with 32 registers, 4 x 3 with 16.
         assert_eq!(tiles::row_grain(&job(1), 32), 8);
@@ -542,6 +630,7 @@ mod tests {
             c: core::ptr::null_mut(),
             then: Epilogue::default(),
             a_resident: false,
+            nonfinite: None,
         };
         assert_eq!(split_2(&job(4, 32, 32)), (1, 1));
         // Model A's first layer at batch 8: 1.9 M multiply-adds, but the weight gradient

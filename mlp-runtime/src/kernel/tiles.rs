@@ -21,6 +21,7 @@ use super::simd::Simd;
 use super::Mat;
 use core::array::from_fn;
 use core::ops::Range;
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// One product `C = alpha * A * B + beta * C`, shared by the threads computing its parts.
 #[derive(Clone, Copy)]
@@ -39,6 +40,11 @@ pub(crate) struct Job<'a> {
     /// `A` is the same read-only matrix call after call (a layer's weights at inference):
     /// a part's rows of it stay in its core's cache from one call to the next.
     pub a_resident: bool,
+    /// Set when the outer form writes a NaN or an infinity to `C` (checked in registers
+    /// as the last block of the sum is stored, before any epilogue); the dot form does not
+    /// check. A weight gradient's products use it, so the update's own check of that
+    /// gradient, a pass over it, can be skipped.
+    pub nonfinite: Option<&'a AtomicBool>,
 }
 
 /// What the tiles apply to each element of `C` after `alpha * A * B + beta * C`, while it
@@ -376,6 +382,10 @@ unsafe fn finish_tile<V: Simd, const NV: usize, const W: usize>(job: &Job, t: Ti
         let (beta, add_c) = if t.first { (job.beta, job.beta != 0.0) } else { (1.0, true) };
         let beta = V::splat(beta);
         let whole = t.h == NV * l;
+        // `x * 0` is 0 for a finite `x` and NaN otherwise, so this sum stays 0 unless an
+        // element written is not finite (lanes past `h` hold zeros).
+        let check = t.last && job.nonfinite.is_some();
+        let (zero, mut nonfinite) = (V::zero(), V::zero());
         for (c, acc) in acc.iter().enumerate() {
             let col = job.c.add((t.j + c) * job.m + t.i);
             for (v, acc) in acc.iter().enumerate() {
@@ -392,6 +402,9 @@ unsafe fn finish_tile<V: Simd, const NV: usize, const W: usize>(job: &Job, t: Ti
                     }
                     r.store_part(out, lanes(v));
                 }
+                if check {
+                    nonfinite = r.mul_add(zero, nonfinite);
+                }
             }
             if t.last && job.then.is_some() {
                 // Over the column just stored, still in L1; the loop vectorizes.
@@ -400,6 +413,9 @@ unsafe fn finish_tile<V: Simd, const NV: usize, const W: usize>(job: &Job, t: Ti
                     *x = job.then.apply(*x, t.i + r);
                 }
             }
+        }
+        if let Some(flag) = job.nonfinite.filter(|_| check && nonfinite.sum() != 0.0) {
+            flag.store(true, Relaxed);
         }
     }
 }

@@ -3,8 +3,8 @@
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::init::Init;
-use crate::kernel::{gemm, gemm_bias, Mat};
-use crate::layer::{Backward, Context, Layer, Param, ParamRef, Visitor, VisitorRef};
+use crate::kernel::{gemm, gemm_bias, gemm_finite, Mat};
+use crate::layer::{Backward, Context, GradState, Layer, Param, ParamRef, Visitor, VisitorRef};
 use crate::onnx::{OnnxAttr, OnnxError, OnnxGraph};
 use crate::rng::Rng;
 use alloc::{string::ToString, vec};
@@ -26,9 +26,9 @@ use nalgebra::{Const, DVector, Dyn, OMatrix};
 pub struct Dense<const I: usize, const O: usize> {
     weight: OMatrix<f32, Const<I>, Dyn>,
     weight_grad: OMatrix<f32, Const<I>, Dyn>,
-    /// `weight_grad` was used by an optimizer step and stands for zeros: the next backward
-    /// pass overwrites it ([`Visitor::param_lazy`]).
-    weight_grad_spent: bool,
+    /// Whether `weight_grad` is spent (the next backward pass overwrites it) or was found
+    /// finite by the product that wrote it ([`Visitor::param_lazy`]).
+    weight_grad_state: GradState,
     bias: Option<(DVector<f32>, DVector<f32>)>,
     activation: Activation,
     l1: f32,
@@ -52,7 +52,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         Dense {
             weight,
             weight_grad: OMatrix::<f32, Const<I>, Dyn>::zeros(O),
-            weight_grad_spent: false,
+            weight_grad_state: GradState::default(),
             bias: Some((DVector::zeros(O), DVector::zeros(O))),
             activation,
             l1: 0.0,
@@ -176,9 +176,10 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
         };
         if self.trainable {
             // dW^T (I×O) += x (I×n) · dz^T (n×O); `=` when the last step spent the
-            // gradient: the product then neither reads it nor needs it zeroed first.
-            let beta = if core::mem::take(&mut self.weight_grad_spent) { 0.0 } else { 1.0 };
-            gemm(
+            // gradient: the product then neither reads it nor needs it zeroed first. It
+            // also checks the result for NaN and infinity, so the update need not.
+            let beta = if core::mem::take(&mut self.weight_grad_state.spent) { 0.0 } else { 1.0 };
+            self.weight_grad_state.finite = gemm_finite(
                 I,
                 n,
                 O,
@@ -226,7 +227,7 @@ impl<const I: usize, const O: usize> Layer for Dense<I, O> {
                 l1: self.l1,
                 l2: self.l2,
             },
-            &mut self.weight_grad_spent,
+            &mut self.weight_grad_state,
         );
         if let Some((b, db)) = &mut self.bias {
             v.param(

@@ -3,7 +3,7 @@
 
 use super::StepError;
 use crate::kernel::zip_parts;
-use crate::layer::{Layer, Param, Visitor};
+use crate::layer::{GradState, Layer, Param, Visitor};
 use crate::optim::clip::{clip_norm, clip_value, global_norm_scale, scale, sum_sq};
 use crate::optim::weight_decay::KeyPath;
 use crate::optim::{Clip, Optimizer};
@@ -65,6 +65,21 @@ struct Prepare {
 
 impl Visitor for Prepare {
     fn param(&mut self, _: &'static str, p: Param<'_>) {
+        self.prepare(p, false);
+    }
+
+    fn param_lazy(&mut self, _: &'static str, mut p: Param<'_>, state: &mut GradState) {
+        real_zeros_if_read(&mut p, state);
+        // Penalty gradients are added below, after the product's check.
+        let found_finite = core::mem::take(&mut state.finite) && p.l1 == 0.0 && p.l2 == 0.0;
+        self.prepare(p, found_finite);
+    }
+}
+
+impl Prepare {
+    /// Adds one tensor's penalty gradient and checks it, unless its backward pass already
+    /// found it finite.
+    fn prepare(&mut self, p: Param<'_>, found_finite: bool) {
         let slot = self.slot;
         self.slot += 1;
         if !p.trainable {
@@ -76,7 +91,7 @@ impl Visitor for Prepare {
                 *g += 2.0 * p.l2 * w + p.l1 * w.signum() * f32::from(*w != 0.0);
             }
         }
-        if self.bad.is_none() {
+        if self.bad.is_none() && !found_finite {
             let bad = AtomicBool::new(false);
             zip_parts([], [&*p.grad], |[], [g]| {
                 if !crate::finite::all_finite(g) {
@@ -91,18 +106,13 @@ impl Visitor for Prepare {
             self.sum_sq += sum_sq(p.grad);
         }
     }
-
-    fn param_lazy(&mut self, name: &'static str, mut p: Param<'_>, spent: &mut bool) {
-        real_zeros_if_read(&mut p, spent);
-        self.param(name, p)
-    }
 }
 
-/// A spent gradient ([`Visitor::param_lazy`]) made real zeros where it is about to be
-/// read: no backward pass ran since the last update. A frozen tensor's is never read, so
-/// it stays spent (the default would write zeros over it at every step).
-fn real_zeros_if_read(p: &mut Param<'_>, spent: &mut bool) {
-    if p.trainable && core::mem::take(spent) {
+/// A spent gradient ([`GradState::spent`]) made real zeros where it is about to be read:
+/// no backward pass ran since the last update. A frozen tensor's is never read, so it
+/// stays spent (the default would write zeros over it at every step).
+fn real_zeros_if_read(p: &mut Param<'_>, state: &mut GradState) {
+    if p.trainable && core::mem::take(&mut state.spent) {
         p.grad.fill(0.0);
     }
 }
@@ -129,9 +139,11 @@ impl<O: Optimizer + ?Sized> Visitor for Update<'_, O> {
         self.update(name, p, None);
     }
 
-    fn param_lazy(&mut self, name: &'static str, mut p: Param<'_>, spent: &mut bool) {
-        real_zeros_if_read(&mut p, spent);
-        self.update(name, p, Some(spent));
+    fn param_lazy(&mut self, name: &'static str, mut p: Param<'_>, state: &mut GradState) {
+        real_zeros_if_read(&mut p, state);
+        // Clipping and the optimizer may change it: nothing is known of it afterwards.
+        state.finite = false;
+        self.update(name, p, Some(&mut state.spent));
     }
 }
 
