@@ -143,10 +143,10 @@ pub(crate) fn gemm_bias(
     gemm_split(threads(), m, k, n, 1.0, a, b, 0.0, c, how)
 }
 
-/// [`gemm`] for a weight gradient, `A` with contiguous columns (`a.rs == 1`): returns
-/// whether every element of `C` is finite afterwards, checked in registers as the product
-/// stores them, so the update need not read the gradient again to check it. A product of
-/// another layout is checked by a pass over `C` afterwards.
+/// [`gemm`] for a weight gradient: returns whether every element of `C` is finite
+/// afterwards, so the update need not read the gradient again to check it. In the outer
+/// form (`A` with contiguous columns, as a weight gradient's `x`) the tiles check the
+/// elements in registers as they store them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_finite(
     m: usize,
@@ -158,35 +158,15 @@ pub(crate) fn gemm_finite(
     beta: f32,
     c: &mut [f32],
 ) -> bool {
-    gemm_finite_split(threads(), m, k, n, alpha, a, b, beta, c)
-}
-
-/// [`gemm_finite`] with at most `t` threads.
-#[allow(clippy::too_many_arguments)]
-fn gemm_finite_split(
-    t: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: Mat,
-    b: Mat,
-    beta: f32,
-    c: &mut [f32],
-) -> bool {
-    if a.rs != 1 || k == 0 {
-        gemm_split(t, m, k, n, alpha, a, b, beta, c, How::default());
-        return c[..m * n].iter().all(|x| x.is_finite());
-    }
     let nonfinite = core::sync::atomic::AtomicBool::new(false);
     let how = How { nonfinite: Some(&nonfinite), ..How::default() };
-    gemm_split(t, m, k, n, alpha, a, b, beta, c, how);
+    gemm_split(threads(), m, k, n, alpha, a, b, beta, c, how);
     !nonfinite.into_inner()
 }
 
 /// What a product does besides `alpha * A * B + beta * C`: its epilogue, whether `A`
-/// stays in the threads' caches between calls ([`Job::a_resident`]), and the flag its
-/// outer form sets on writing a NaN or an infinity ([`Job::nonfinite`]).
+/// stays in the threads' caches between calls ([`Job::a_resident`]), and a flag set if it
+/// writes a NaN or an infinity to `C` ([`Job::nonfinite`]).
 #[derive(Clone, Copy, Default)]
 struct How<'a> {
     then: Epilogue<'a>,
@@ -224,11 +204,16 @@ fn gemm_split(
                 *x = then.apply(if beta == 0.0 { 0.0 } else { *x * beta }, i);
             }
         }
-        return;
+        return flag_nonfinite(nonfinite, &c[..m * n]);
     }
     let job = Job { m, k, n, alpha, a, b, beta, c: c.as_mut_ptr(), then, a_resident, nonfinite };
     if job.direct() {
-        return run(&job, t);
+        run(&job, t);
+        if a.rs != 1 {
+            // The dot form does not check as it stores: a pass over `C`.
+            flag_nonfinite(nonfinite, &c[..m * n]);
+        }
+        return;
     }
     let lease = scratch::lease(&tiles::WHOLE_A, m * k);
     // SAFETY: the lease is a buffer of at least m * k floats, used by nothing else while
@@ -240,6 +225,13 @@ fn gemm_split(
         }
     }
     run(&Job { a: Mat::col_major(buf, m), ..job }, t)
+}
+
+/// Sets `flag` (if any) when `c` holds a NaN or an infinity.
+fn flag_nonfinite(flag: Option<&core::sync::atomic::AtomicBool>, c: &[f32]) {
+    if let Some(flag) = flag.filter(|_| c.iter().any(|x| !x.is_finite())) {
+        flag.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Splits `job` into parts for up to `t` threads and computes them on this thread's path.
@@ -503,41 +495,62 @@ mod tests {
     }
 
     #[test]
-    fn a_weight_gradients_product_reports_whether_it_wrote_a_nan_or_an_infinity() {
-        // The weight gradient's layout (A = x, B = dz^T): partial row registers, one and
-        // several blocks of the sum, one and several tiles of columns, split or not.
+    fn a_product_reports_whether_it_wrote_a_nan_or_an_infinity() {
+        /// `A` and `B` as a weight gradient's product reads them (`outer`), or a forward pass's.
+        fn layout<'a>(
+            outer: bool,
+            a: &'a [f32],
+            b: &'a [f32],
+            m: usize,
+            k: usize,
+            n: usize,
+        ) -> (Mat<'a>, Mat<'a>) {
+            match outer {
+                true => (Mat::col_major(a, m), Mat::col_major_t(b, n)),
+                false => (Mat::col_major_t(a, k), Mat::col_major(b, k)),
+            }
+        }
+        // The weight gradient's layout (A = x, B = dz^T: the outer form, checked in
+        // registers) with partial row registers, one and several blocks of the sum, one
+        // and several tiles of columns, split or not; and the forward pass's (A = W^T,
+        // B = x: the dot form from k = 64, checked by a pass over C).
         for isa in Isa::supported_all() {
-            for &(m, k, n) in &[(2, 1, 2), (37, 5, 3), (784, 32, 300), (40, 600, 13), (17, 0, 4)] {
+            for &(m, k, n) in &[(2, 1, 2), (37, 5, 3), (784, 32, 300), (40, 600, 13), (17, 0, 4), (33, 70, 5)]
+            {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.1 - 1.1).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 19) as f32 * 0.1 - 0.9).collect();
-                let (am, bm) = (Mat::col_major(&a, m), Mat::col_major_t(&b, n));
-                for threads in [1, 2] {
-                    for beta in [0.0, 1.0] {
-                        let what = format!("{isa} {m}x{k}x{n} threads {threads} beta {beta}");
-                        let run = |a: &[f32], b: &[f32], c: &mut [f32]| {
-                            let (am, bm) = (Mat::col_major(a, m), Mat::col_major_t(b, n));
-                            with_isa(isa, || gemm_finite_split(threads, m, k, n, 1.0, am, bm, beta, c))
-                        };
-                        // Finite: true, and the bits of `gemm`.
-                        let mut want = vec![0.5; m * n];
-                        gemm_on(isa, threads, m, k, n, 1.0, am, bm, beta, &mut want);
-                        let mut got = vec![0.5; m * n];
-                        assert!(run(&a, &b, &mut got), "{what}: finite");
-                        assert_eq!(got, want, "{what}");
-                        // A NaN or an infinity in either operand, or (beta 1) in C.
-                        for bad in [f32::NAN, f32::INFINITY] {
-                            if k > 0 {
-                                let mut a2 = a.clone();
-                                a2[a.len() - 1] = bad;
-                                assert!(!run(&a2, &b, &mut vec![0.5; m * n]), "{what}: {bad} in A");
-                                let mut b2 = b.clone();
-                                b2[0] = bad;
-                                assert!(!run(&a, &b2, &mut vec![0.5; m * n]), "{what}: {bad} in B");
-                            }
-                            let mut c = vec![0.5; m * n];
-                            c[m * n / 2] = bad;
-                            assert_eq!(run(&a, &b, &mut c), beta == 0.0, "{what}: {bad} in C");
+                for (outer, threads, beta) in [true, false]
+                    .into_iter()
+                    .flat_map(|o| [1, 2].into_iter().flat_map(move |t| [0.0, 1.0].map(|b| (o, t, b))))
+                {
+                    let what = format!("{isa} {m}x{k}x{n} outer {outer} threads {threads} beta {beta}");
+                    let run = |a: &[f32], b: &[f32], c: &mut [f32]| {
+                        let (am, bm) = layout(outer, a, b, m, k, n);
+                        let nonfinite = core::sync::atomic::AtomicBool::new(false);
+                        let how = How { nonfinite: Some(&nonfinite), ..How::default() };
+                        with_isa(isa, || gemm_split(threads, m, k, n, 1.0, am, bm, beta, c, how));
+                        !nonfinite.into_inner()
+                    };
+                    // Finite: true, and the bits of `gemm`.
+                    let (am, bm) = layout(outer, &a, &b, m, k, n);
+                    let mut want = vec![0.5; m * n];
+                    gemm_on(isa, threads, m, k, n, 1.0, am, bm, beta, &mut want);
+                    let mut got = vec![0.5; m * n];
+                    assert!(run(&a, &b, &mut got), "{what}: finite");
+                    assert_eq!(got, want, "{what}");
+                    // A NaN or an infinity in either operand, or (beta 1) in C.
+                    for bad in [f32::NAN, f32::INFINITY] {
+                        if k > 0 {
+                            let mut a2 = a.clone();
+                            a2[a.len() - 1] = bad;
+                            assert!(!run(&a2, &b, &mut vec![0.5; m * n]), "{what}: {bad} in A");
+                            let mut b2 = b.clone();
+                            b2[0] = bad;
+                            assert!(!run(&a, &b2, &mut vec![0.5; m * n]), "{what}: {bad} in B");
                         }
+                        let mut c = vec![0.5; m * n];
+                        c[m * n / 2] = bad;
+                        assert_eq!(run(&a, &b, &mut c), beta == 0.0, "{what}: {bad} in C");
                     }
                 }
             }

@@ -40,10 +40,10 @@ pub(crate) struct Job<'a> {
     /// `A` is the same read-only matrix call after call (a layer's weights at inference):
     /// a part's rows of it stay in its core's cache from one call to the next.
     pub a_resident: bool,
-    /// Set when the outer form writes a NaN or an infinity to `C` (checked in registers
-    /// as the last block of the sum is stored, before any epilogue); the dot form does not
-    /// check. A weight gradient's products use it, so the update's own check of that
-    /// gradient, a pass over it, can be skipped.
+    /// Set when the product writes a NaN or an infinity to `C`: the outer form checks in
+    /// registers as it stores the last block of the sum (before any epilogue); a product
+    /// in the dot form is checked by `kernel::gemm` afterwards. A weight gradient's
+    /// products use it, so the update's own check of that gradient can be skipped.
     pub nonfinite: Option<&'a AtomicBool>,
 }
 
