@@ -4,6 +4,7 @@
 use super::simd::Simd;
 use super::tiles::{self, Job};
 use core::arch::x86_64::*;
+use core::array::from_fn;
 
 #[derive(Clone, Copy)]
 pub(crate) struct F32x8(__m256);
@@ -60,6 +61,45 @@ unsafe impl Simd for F32x8 {
             let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
             _mm_cvtss_f32(s)
         }
+    }
+    const GROUP: usize = 8;
+    #[inline(always)]
+    unsafe fn sum_group(v: &[Self], out: &mut [f32]) {
+        // SAFETY: the path's instructions are available (the trait's contract).
+        let s = unsafe { sum8(from_fn(|x| v.get(x).map_or_else(|| _mm256_setzero_ps(), |v| v.0))) };
+        out.copy_from_slice(&s[..out.len()]);
+    }
+}
+
+/// The sums of eight registers' lanes, each by [`F32x8::sum`]'s tree (lane `i` plus lane
+/// `i + 4`, then `i + 2`, `i + 1`), eight at a time: 7 additions and 14 shuffles
+/// instead of 8 times 3 and 3.
+#[inline(always)]
+unsafe fn sum8(v: [__m256; 8]) -> [f32; 8] {
+    // SAFETY: AVX2 is present (the caller's contract).
+    unsafe {
+        // Each step halves the lanes per register and doubles the registers per vector:
+        // afterwards lane 4q + r holds the sum of register q + 2r.
+        let l1: [__m256; 4] = from_fn(|j| {
+            let (a, b) = (v[2 * j], v[2 * j + 1]);
+            let lo = _mm256_permute2f128_ps::<0x20>(a, b);
+            let hi = _mm256_permute2f128_ps::<0x31>(a, b);
+            _mm256_add_ps(lo, hi)
+        });
+        let l2: [__m256; 2] = from_fn(|j| {
+            let (a, b) = (_mm256_castps_pd(l1[2 * j]), _mm256_castps_pd(l1[2 * j + 1]));
+            _mm256_add_ps(
+                _mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)),
+            )
+        });
+        let even = _mm256_shuffle_ps::<0b10_00_10_00>(l2[0], l2[1]);
+        let odd = _mm256_shuffle_ps::<0b11_01_11_01>(l2[0], l2[1]);
+        let s = _mm256_add_ps(even, odd);
+        // Register i's sum is in lane 4 (i % 2) + i / 2.
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), s);
+        from_fn(|i| lanes[4 * (i % 2) + i / 2])
     }
 }
 

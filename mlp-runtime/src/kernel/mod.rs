@@ -442,6 +442,48 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_product_has_the_same_bits_in_every_tile() {
+        // The forward layout's dot form: every tile shape (8 x 1, 6 x 4, 4 x 3 and their
+        // edges) sums an element's lanes together with its tile's other elements; each
+        // must get the bits of a product of its row and column alone. Terms of many
+        // magnitudes, so a different order of the sums across lanes would show.
+        for isa in Isa::supported_all() {
+            for &(m, k, n) in &[(13, 300, 9), (9, 64, 1), (17, 100, 31), (8, 77, 4)] {
+                let a: Vec<f32> =
+                    (0..m * k).map(|i| ((i * 7919) % 23) as f32 * 0.37f32.powi((i % 9) as i32)).collect();
+                let b: Vec<f32> = (0..k * n)
+                    .map(|i| ((i * 104729) % 19) as f32 * 1.7f32.powi((i % 11) as i32) - 3.0)
+                    .collect();
+                let mut c = vec![f32::NAN; m * n];
+                gemm_on(isa, 1, m, k, n, 1.0, Mat::col_major_t(&a, k), Mat::col_major(&b, k), 0.0, &mut c);
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut one = [f32::NAN];
+                        let (row, col) = (&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]);
+                        gemm_on(
+                            isa,
+                            1,
+                            1,
+                            k,
+                            1,
+                            1.0,
+                            Mat::col_major_t(row, k),
+                            Mat::col_major(col, k),
+                            0.0,
+                            &mut one,
+                        );
+                        assert_eq!(
+                            c[j * m + i].to_bits(),
+                            one[0].to_bits(),
+                            "{isa} {m}x{k}x{n} element ({i}, {j})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_epilogue_gives_the_bits_of_separate_passes() {
         // A dense layer's forward layout (A = W^T, B = x), in the dot form (k >= 64) and
         // the copied outer form (k < 64), on one and two threads; NaN through ReLU too; and

@@ -10,7 +10,7 @@
 //! - **dot** (`A`'s rows and `B`'s columns contiguous: the forward pass, `W^T x`): a tile
 //!   of 4 rows by 3 columns (6 by 4 on paths with 32 registers, 8 by 1 for a single
 //!   column) of dot products, each a register of partial sums over `k`, summed across
-//!   lanes at the end.
+//!   lanes at the end, all of a tile's registers together (`Simd::sums`).
 //!
 //! Every element of `C` is computed by the same operations in the same order wherever its
 //! tile falls, so splitting the rows or columns of `C` among threads (see `team.rs`) does
@@ -539,10 +539,32 @@ unsafe fn dot_tile<V: Simd, const R: usize, const C: usize>(job: &Job, i: usize,
                 }
             }
         }
-        for (r, acc) in acc.iter().enumerate() {
-            for (c, acc) in acc.iter().enumerate() {
+        finish_dots::<V, R, C>(job, i, j, acc);
+    }
+}
+
+/// Writes a dot tile's sums to `C`, with `alpha`, `beta` and the epilogue.
+///
+/// # Safety
+/// As [`dot_tile`].
+#[inline(always)]
+unsafe fn finish_dots<V: Simd, const R: usize, const C: usize>(
+    job: &Job,
+    i: usize,
+    j: usize,
+    acc: [[V; C]; R],
+) {
+    // Through memory (`black_box`): when the compiler saw the sums' shuffles take the
+    // registers straight from the loop, it kept a third of the accumulators on the stack
+    // instead, loading and storing them on every step (AVX-512, 6 x 4 tiles: 1.4x
+    // slower). Stored once per tile, the loop keeps all of them in registers.
+    // SAFETY: the path's instructions are available (the caller's contract).
+    let dots = unsafe { V::sums(core::hint::black_box(acc)) };
+    for (r, dots) in dots.iter().enumerate() {
+        for (c, &dot) in dots.iter().enumerate() {
+            // SAFETY: element (i + r, j + c) of `C` is inside the caller's block.
+            unsafe {
                 let out = job.c.add((j + c) * job.m + i + r);
-                let dot = acc.sum();
                 let x = if job.beta == 0.0 { job.alpha * dot } else { job.alpha * dot + job.beta * *out };
                 *out = job.then.apply(x, i + r);
             }
