@@ -149,8 +149,8 @@ fn for_parts(t: usize, grain: usize, min: usize, n: usize, part: &(dyn Fn(usize,
 /// Calls `f(first, rows)` on contiguous parts of `dst`, whole rows of `width` floats
 /// (`first`: the part's first row), shared among the kernel's threads from [`PART_MIN`]
 /// floats a part: filling a batch, where each core then holds half the batch it is about
-/// to read (for a helper, instead of all of it in the other core's cache).
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
+/// to read (for a helper, instead of all of it in the other core's cache), and drawing a
+/// dropout mask.
 pub(crate) fn row_parts(width: usize, dst: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync) {
     let (n, width) = (dst.len(), width.max(1));
     if parts(n, team::threads(), PART_MIN) == 1 {

@@ -26,9 +26,9 @@ mod simd;
 mod team;
 mod tiles;
 
-pub(crate) use elementwise::zip_columns;
+pub(crate) use elementwise::{row_parts, zip_columns};
 #[cfg(feature = "std")]
-pub(crate) use elementwise::{row_parts, sharing_for_batch, update_parts, vectorized, zip_parts, Grad};
+pub(crate) use elementwise::{sharing_for_batch, update_parts, vectorized, zip_parts, Grad};
 pub use isa::Isa;
 pub use team::{set_threads, threads};
 use tiles::{Epilogue, Job};

@@ -1,13 +1,12 @@
 //! `alpha_dropout(p)`: dropout that keeps SELU's mean 0 and variance 1, the identity at
 //! inference.
 
-use super::dropout::{masked_input_grad, unit_uniform};
+use super::dropout::{draw_mask, masked_input_grad};
 use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::onnx::{OnnxError, OnnxGraph};
 use alloc::{string::ToString, vec::Vec};
-use rand::Rng as _;
 
 /// SELU's negative saturation, `-scale * alpha`: where a dropped unit is set (Keras' `alpha_p`).
 const ALPHA_P: f64 = -1.758_099_340_847_376_6;
@@ -34,8 +33,6 @@ pub struct AlphaDropout<const N: usize> {
     dropped: f32,
     /// `a` where the input was kept, 0 where it was dropped: the backward pass's factor.
     mask: Vec<f32>,
-    /// One random word per element, drawn in bulk (reused: no allocation per step).
-    bits: Vec<u32>,
     active: bool,
     out: Batch<N>,
     dx: Batch<N>,
@@ -57,7 +54,6 @@ impl<const N: usize> AlphaDropout<N> {
             b,
             dropped: a * ALPHA_P as f32 + b,
             mask: Vec::new(),
-            bits: Vec::new(),
             active: false,
             out: Batch::zeros(0),
             dx: Batch::zeros(0),
@@ -82,16 +78,12 @@ impl<const N: usize> Layer for AlphaDropout<N> {
         if !self.active {
             return;
         }
-        let len = x.as_slice().len();
-        self.mask.resize(len, 0.0);
-        self.bits.resize(len, 0);
-        // The same draws, and the same conversion to [0, 1), as `Dropout`.
-        ctx.rng.fill(&mut self.bits[..]);
-        let (rate, a, b, dropped) = (self.rate, self.a, self.b, self.dropped);
-        for ((m, y), &u) in self.mask.iter_mut().zip(self.out.as_mut_slice()).zip(&self.bits) {
-            let kept = unit_uniform(u) >= rate;
-            *m = if kept { a } else { 0.0 };
-            *y = if kept { a * *y + b } else { dropped };
+        // The same draws as `Dropout`; `a` (never 0) marks a kept unit.
+        self.mask.resize(x.as_slice().len(), 0.0);
+        draw_mask(&mut ctx.rng, N, &mut self.mask, self.rate, self.a);
+        let (b, dropped) = (self.b, self.dropped);
+        for (y, &m) in self.out.as_mut_slice().iter_mut().zip(&self.mask) {
+            *y = if m != 0.0 { m * *y + b } else { dropped };
         }
     }
 

@@ -4,6 +4,7 @@ use crate::activation::Activation;
 use crate::batch::Batch;
 use crate::layer::{Backward, Context, Layer, Visitor, VisitorRef};
 use crate::onnx::{OnnxError, OnnxGraph};
+use crate::rng::Rng;
 use alloc::vec::Vec;
 use rand::Rng as _;
 
@@ -14,8 +15,6 @@ use rand::Rng as _;
 pub struct Dropout<const N: usize> {
     rate: f32,
     mask: Vec<f32>,
-    /// One random word per element, drawn in bulk (reused: no allocation per step).
-    bits: Vec<u32>,
     active: bool,
     out: Batch<N>,
     dx: Batch<N>,
@@ -24,14 +23,7 @@ pub struct Dropout<const N: usize> {
 impl<const N: usize> Dropout<N> {
     /// Dropout with the given rate, `0 <= rate < 1` (the macro checks literals).
     pub fn new(rate: f32) -> Self {
-        Dropout {
-            rate,
-            mask: Vec::new(),
-            bits: Vec::new(),
-            active: false,
-            out: Batch::zeros(0),
-            dx: Batch::zeros(0),
-        }
+        Dropout { rate, mask: Vec::new(), active: false, out: Batch::zeros(0), dx: Batch::zeros(0) }
     }
 
     /// The drop probability.
@@ -52,18 +44,9 @@ impl<const N: usize> Layer for Dropout<N> {
         if !self.active {
             return;
         }
-        let scale = 1.0 / (1.0 - self.rate);
-        let len = x.as_slice().len();
-        self.mask.resize(len, 0.0);
-        self.bits.resize(len, 0);
-        // The same words, in the same order, as one `random::<f32>()` per element, drawn in
-        // one call; then the same conversion (the top 24 bits, scaled to [0, 1)), in a loop
-        // that vectorizes.
-        ctx.rng.fill(&mut self.bits[..]);
-        for ((m, y), &u) in self.mask.iter_mut().zip(self.out.as_mut_slice()).zip(&self.bits) {
-            *m = if unit_uniform(u) < self.rate { 0.0 } else { scale };
-            *y *= *m;
-        }
+        self.mask.resize(x.as_slice().len(), 0.0);
+        draw_mask(&mut ctx.rng, N, &mut self.mask, self.rate, 1.0 / (1.0 - self.rate));
+        self.out.as_mut_slice().iter_mut().zip(&self.mask).for_each(|(y, m)| *y *= m);
     }
 
     fn output(&self) -> &Batch<N> {
@@ -98,10 +81,37 @@ impl<const N: usize> Layer for Dropout<N> {
 }
 
 /// A uniform draw in [0, 1) from one random word: its top 24 bits, scaled, the conversion
-/// `random::<f32>()` makes. Both dropouts draw their masks through it.
+/// `random::<f32>()` makes.
 #[inline]
-pub(super) fn unit_uniform(u: u32) -> f32 {
+fn unit_uniform(u: u32) -> f32 {
     (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
+/// Sets each element of `mask` (samples of `width` floats) to 0 with probability `rate`,
+/// else to `kept`: the draws of one `random::<f32>()` per element in order, and `rng`
+/// left where those leave it. Large masks are drawn in parts on the kernel's threads,
+/// each part from the stream's position for its first element (ChaCha seeks), so the
+/// thread count changes no bit.
+pub(super) fn draw_mask(rng: &mut Rng, width: usize, mask: &mut [f32], rate: f32, kept: f32) {
+    let start = rng.get_word_pos();
+    let stream = &*rng;
+    // `move`: `rate` and `kept` by value. Borrowed, they were reloaded for every element
+    // (the mask's stores might have changed them) and the loop did not vectorize.
+    crate::kernel::row_parts(width, mask, move |first, part| {
+        let mut rng = stream.clone();
+        rng.set_word_pos(start + (first * width) as u128);
+        // A word per element, drawn in bulk into a buffer on the stack (no allocation),
+        // then converted in a loop that vectorizes.
+        let mut words = [0u32; 256];
+        for part in part.chunks_mut(words.len()) {
+            let words = &mut words[..part.len()];
+            rng.fill(words);
+            for (m, &u) in part.iter_mut().zip(&*words) {
+                *m = if unit_uniform(u) < rate { 0.0 } else { kept };
+            }
+        }
+    });
+    rng.set_word_pos(start + mask.len() as u128);
 }
 
 /// The input gradient of a layer whose output was `mask * x` (plus a constant) where `mask`
@@ -128,16 +138,25 @@ mod tests {
 
     #[test]
     fn bulk_masks_are_the_per_element_draws() {
-        // 1000 samples of 7: the bulk draw crosses the generator's block boundaries.
-        let mut d = Dropout::<7>::new(0.3);
-        let x = Batch::<7>::from_samples(&vec![1.0; 7000]).unwrap();
-        let mut ctx = Context::train(5);
-        d.forward(&x, &mut ctx);
-        let mut rng = Context::train(5).rng;
-        let scale = 1.0 / (1.0 - 0.3f32);
-        let want: Vec<f32> = (0..7000).map(|_| if rng.random::<f32>() < 0.3 { 0.0 } else { scale }).collect();
-        assert_eq!(d.mask, want);
-        // And the generator is left where the per-element draws leave it.
-        assert_eq!(ctx.rng.random::<u64>(), rng.random::<u64>());
+        // 1000 samples of 7: the bulk draw crosses the generator's block boundaries; 3000:
+        // the mask is drawn in parts on the kernel's threads (where the machine has two
+        // cores), the second part seeking the stream (tests/threads.rs trains with dropout
+        // on one and two threads to the same bits).
+        for samples in [1000, 3000] {
+            let mut d = Dropout::<7>::new(0.3);
+            let x = Batch::<7>::from_samples(&vec![1.0; 7 * samples]).unwrap();
+            let mut ctx = Context::train(5);
+            ctx.rng.random::<u32>();
+            d.forward(&x, &mut ctx);
+            let mut rng = Context::train(5).rng;
+            rng.random::<u32>();
+            let scale = 1.0 / (1.0 - 0.3f32);
+            let want: Vec<f32> =
+                (0..7 * samples).map(|_| if rng.random::<f32>() < 0.3 { 0.0 } else { scale }).collect();
+            assert_eq!(d.mask, want, "{samples} samples");
+            assert_eq!(d.out.as_slice(), &want[..]);
+            // And the generator is left where the per-element draws leave it.
+            assert_eq!(ctx.rng.random::<u64>(), rng.random::<u64>());
+        }
     }
 }
