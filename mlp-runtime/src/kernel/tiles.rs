@@ -299,6 +299,11 @@ unsafe fn pack_b_block(job: &Job, cols: Range<usize>, ps: Range<usize>, packed: 
             for (q, p) in ps.clone().enumerate() {
                 let row = src.add(p * job.b.rs + j0 * job.b.cs);
                 let out = dst.add(q * NR);
+                if job.b.cs == 1 && w == NR {
+                    // A weight gradient's `dz^T`: the six floats are contiguous already.
+                    core::ptr::copy_nonoverlapping(row, out, NR);
+                    continue;
+                }
                 for c in 0..w {
                     *out.add(c) = *row.add(c * job.b.cs);
                 }
