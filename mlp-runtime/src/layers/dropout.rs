@@ -103,10 +103,10 @@ pub(super) fn draw_mask(rng: &mut Rng, width: usize, mask: &mut [f32], rate: f32
         // A word per element, drawn in bulk into a buffer on the stack (no allocation),
         // then converted in a loop that vectorizes.
         let mut words = [0u32; 256];
-        for part in part.chunks_mut(words.len()) {
-            let words = &mut words[..part.len()];
+        for chunk in part.chunks_mut(words.len()) {
+            let words = &mut words[..chunk.len()];
             rng.fill(words);
-            for (m, &u) in part.iter_mut().zip(&*words) {
+            for (m, &u) in chunk.iter_mut().zip(&*words) {
                 *m = if unit_uniform(u) < rate { 0.0 } else { kept };
             }
         }
